@@ -1,0 +1,35 @@
+// The BlobStore port: where the bytes of stored objects live. Keys are made by the store
+// (random ids), never taken from peer data. A write is staged, then committed durably.
+import type { Readable } from 'node:stream';
+
+export interface StagedBlob {
+  /** Appends bytes; resolves when the chunk is accepted (backpressure). */
+  write(chunk: Buffer): Promise<void>;
+  /** Ends the upload and makes the bytes durable in the staging area. */
+  finish(): Promise<{ size: number; sha256: string }>;
+  /** Reads `length` bytes at `offset` of what was written (after finish). */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Moves the blob to its permanent key; durable when the promise resolves. */
+  commit(): Promise<string>;
+  /** Drops the staged bytes; safe to call at any point, and more than once. */
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  stage(): Promise<StagedBlob>;
+  /** Commits several staged blobs with one round of directory syncs; keys in input order. */
+  commitMany(staged: StagedBlob[]): Promise<string[]>;
+  open(key: string, range?: { start: number; end: number }): Readable;
+  read(key: string, offset: number, length: number): Promise<Buffer>;
+  readAll(key: string): Promise<Buffer>;
+  size(key: string): Promise<number>;
+  /** Removes a blob; resolves false when it was not there. */
+  delete(key: string): Promise<boolean>;
+  /** Every committed key, for fsck. */
+  keys(): AsyncIterable<string>;
+  /** Staged leftovers older than `olderThanMs` (from a crash), removed; returns how many. */
+  sweepStaging(olderThanMs: number): Promise<number>;
+}
+
+/** Keys are 32 lower-case hex digits; anything else is refused before it reaches a path. */
+export const isBlobKey = (k: string): boolean => /^[0-9a-f]{32}$/.test(k);

@@ -1,0 +1,199 @@
+// Filesystem BlobStore: DATA/blobs/ab/cd/<key>. Writes go to DATA/blobs/.staging/<random>,
+// are fsynced, renamed into place and the directory fsynced, so a crash leaves the whole
+// blob or none of it (an orphan in staging is swept, an unindexed blob is found by fsck).
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RampartError } from '../../errors.js';
+import { isBlobKey, type BlobStore, type StagedBlob } from './blob-store.js';
+
+export class FsBlobStore implements BlobStore {
+  private readonly staging: string;
+  private readonly madeDirs = new Set<string>();
+  constructor(private readonly root: string) {
+    this.staging = join(root, '.staging');
+  }
+
+  async init(): Promise<this> {
+    await mkdir(this.staging, { recursive: true, mode: 0o700 });
+    return this;
+  }
+
+  private pathOf(key: string): string {
+    if (!isBlobKey(key)) throw new RampartError('internal', 'invalid blob key');
+    return join(this.root, key.slice(0, 2), key.slice(2, 4), key);
+  }
+
+  async stage(): Promise<StagedBlob> {
+    const name = randomBytes(16).toString('hex');
+    const path = join(this.staging, name);
+    const fh = await open(path, 'wx+', 0o600);
+    return new FsStagedBlob(this, path, fh);
+  }
+
+  /** @internal used by FsStagedBlob.commit */
+  async place(stagedPath: string): Promise<{ key: string; dir: string }> {
+    const key = randomBytes(16).toString('hex');
+    const dest = this.pathOf(key);
+    const dir = join(dest, '..');
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      this.madeDirs.add(dir);
+    }
+    await rename(stagedPath, dest);
+    return { key, dir };
+  }
+
+  async commitMany(staged: StagedBlob[]): Promise<string[]> {
+    const dirs = new Set<string>();
+    const keys: string[] = [];
+    for (const s of staged) {
+      if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
+      const { key, dir } = await s.placeOnly();
+      keys.push(key);
+      dirs.add(dir);
+    }
+    await Promise.all([...dirs].map(fsyncDir));
+    return keys;
+  }
+
+  open(key: string, range?: { start: number; end: number }): Readable {
+    const opts = range ? { start: range.start, end: range.end - 1, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 };
+    return createReadStream(this.pathOf(key), opts) as ReadStream;
+  }
+
+  async read(key: string, offset: number, length: number): Promise<Buffer> {
+    const fh = await open(this.pathOf(key), 'r');
+    try {
+      return await readExactly(fh, offset, length);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readAll(key: string): Promise<Buffer> {
+    const fh = await open(this.pathOf(key), 'r');
+    try {
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async size(key: string): Promise<number> {
+    return (await stat(this.pathOf(key))).size;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(this.pathOf(key));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async *keys(): AsyncIterable<string> {
+    const hex2 = /^[0-9a-f]{2}$/;
+    for (const a of (await readdir(this.root)).filter((d) => hex2.test(d)).sort()) {
+      for (const b of (await readdir(join(this.root, a))).filter((d) => hex2.test(d)).sort()) {
+        for (const k of (await readdir(join(this.root, a, b))).sort()) if (isBlobKey(k)) yield k;
+      }
+    }
+  }
+
+  async sweepStaging(olderThanMs: number): Promise<number> {
+    let n = 0;
+    const now = Date.now();
+    for (const f of await readdir(this.staging)) {
+      const p = join(this.staging, f);
+      const st = await stat(p).catch(() => undefined);
+      if (st && now - st.mtimeMs >= olderThanMs) {
+        await rm(p, { force: true });
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readExactly(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
+class FsStagedBlob implements StagedBlob {
+  private hash = createHash('sha256');
+  private size = 0;
+  private pos = 0;
+  private state: 'writing' | 'finished' | 'committed' | 'aborted' = 'writing';
+  private fh: FileHandle | undefined;
+  constructor(private readonly store: FsBlobStore, private readonly path: string, fh: FileHandle) {
+    this.fh = fh;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.state !== 'writing' || !this.fh) throw new RampartError('internal', 'write after finish');
+    this.hash.update(chunk);
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.pos);
+      off += bytesWritten;
+      this.pos += bytesWritten;
+    }
+    this.size += chunk.length;
+  }
+
+  async finish(): Promise<{ size: number; sha256: string }> {
+    if (this.state !== 'writing' || !this.fh) throw new RampartError('internal', 'finish twice');
+    await this.fh.sync();
+    this.state = 'finished';
+    return { size: this.size, sha256: this.hash.digest('hex') };
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (!this.fh) throw new RampartError('internal', 'staged blob is closed');
+    return readExactly(this.fh, offset, Math.max(0, Math.min(length, this.size - offset)));
+  }
+
+  /** Renames into place without syncing the directory (commitMany does that once). */
+  async placeOnly(): Promise<{ key: string; dir: string }> {
+    if (this.state !== 'finished') throw new RampartError('internal', 'commit before finish');
+    await this.fh?.close();
+    this.fh = undefined;
+    const placed = await this.store.place(this.path);
+    this.state = 'committed';
+    return placed;
+  }
+
+  async commit(): Promise<string> {
+    const [key] = await this.store.commitMany([this]);
+    return key!;
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'committed' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    await rm(this.path, { force: true });
+  }
+}
