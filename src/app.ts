@@ -1,0 +1,63 @@
+// The composition root: the one place that picks concrete adapters and wires the services.
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
+import { Authenticator, createUser } from './security/authenticate.js';
+import { IngestService } from './services/ingest.js';
+import { QueryService } from './services/query.js';
+import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
+import { FsBlobStore } from './store/blobs/fs-blob-store.js';
+import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
+import { openPostgresIndex } from './store/index/postgres.js';
+import { openSqliteIndex } from './store/index/sqlite.js';
+
+export interface Node {
+  config: Readonly<Config>;
+  index: KyselyIndexStore;
+  blobs: FsBlobStore;
+  audit: JsonlAuditSink;
+  authenticator: Authenticator;
+  ingest: IngestService;
+  query: QueryService;
+  retrieve: RetrieveService;
+  render: RenderService;
+  deleter: DeleteService;
+  close(): Promise<void>;
+}
+
+export async function openNode(config: Readonly<Config>): Promise<Node> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const index = config.index.url === 'sqlite'
+    ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
+    : await openPostgresIndex(config.index.url);
+  const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
+  const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
+  const retrieve = new RetrieveService({ index, blobs, audit });
+  return {
+    config, index, blobs, audit,
+    authenticator: new Authenticator(index),
+    ingest: new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } }),
+    query: new QueryService({ index, audit, maxResults: config.dicomweb.maxResults }),
+    retrieve,
+    render: new RenderService(retrieve),
+    deleter: new DeleteService({ index, blobs, audit }),
+    async close() {
+      await index.close();
+      await audit.close();
+    },
+  };
+}
+
+/**
+ * On an empty installation, creates the administrator `admin` with a random password written
+ * to DATA/initial-admin-password (0600). There is never a default password.
+ */
+export async function ensureInitialAdmin(node: Node): Promise<string | undefined> {
+  if ((await node.index.listUsers()).length > 0) return undefined;
+  const { password } = await createUser(node.index, 'admin', 'admin');
+  const file = join(node.config.dataDir, 'initial-admin-password');
+  await writeFile(file, password + '\n', { mode: 0o600, flag: 'w' });
+  await chmod(file, 0o600);
+  return file;
+}

@@ -1,0 +1,36 @@
+// The `rampart` command: one verb per file in this folder.
+import { isRampartError } from '../errors.js';
+import { fsck } from './fsck.js';
+import { importCmd } from './import.js';
+import { processIo, type Io } from './common.js';
+import { serve } from './serve.js';
+import { token } from './token.js';
+import { user } from './user.js';
+
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  serve, user, token, import: importCmd, fsck,
+};
+
+const HELP = `usage: rampart <command> [options]
+
+  serve     run the node (DICOMweb over HTTP; HTTPS beyond loopback)
+  import    ingest DICOM files and folders
+  fsck      check the index against the stored blobs (--repair)
+  user      add, list or remove local users
+  token     create, list or revoke API tokens
+
+Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --config FILE.`;
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { io.out(HELP); return cmd ? 0 : 2; }
+  const run = COMMANDS[cmd];
+  if (!run) { io.err(`rampart: unknown command "${cmd}"\n\n${HELP}`); return 2; }
+  try {
+    return await run(rest, io);
+  } catch (e) {
+    const msg = isRampartError(e) || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : `${(e as Error).message ?? e}`;
+    io.err(`rampart ${cmd}: ${msg}`);
+    return isRampartError(e, 'bad-request') || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}

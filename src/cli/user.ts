@@ -1,0 +1,45 @@
+// `rampart user add NAME --role ROLE` (password on stdin), `user list`, `user remove NAME`.
+import { openNode } from '../app.js';
+import { createUser } from '../security/authenticate.js';
+import { systemPrincipal } from '../security/principal.js';
+import type { Role } from '../store/index/account-store.js';
+import { configFrom, parse, readSecret, type Io } from './common.js';
+
+export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME';
+
+export async function user(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { role: { type: 'string' } });
+  const [verb, name] = positionals;
+  if (values.help || !verb) { io.out(usage); return values.help ? 0 : 2; }
+  const node = await openNode(configFrom(values));
+  try {
+    switch (verb) {
+      case 'add': {
+        if (!name || !values.role) { io.err(usage); return 2; }
+        const password = await readSecret(io, 'password:');
+        if (!password) { io.err('rampart: give the password on standard input'); return 2; }
+        await createUser(node.index, name, values.role as Role, password);
+        await node.audit.record({ action: 'user-create', outcome: 'success', principal: systemPrincipal() });
+        io.out(`user ${name} added with role ${values.role}`);
+        return 0;
+      }
+      case 'list': {
+        const users = await node.index.listUsers();
+        if (values.json) io.out(JSON.stringify(users.map(({ passwordHash: _, ...u }) => u)));
+        else for (const u of users) io.out(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\t${u.createdAt}`);
+        return 0;
+      }
+      case 'remove': {
+        if (!name) { io.err(usage); return 2; }
+        const ok = await node.index.removeUser(name);
+        await node.audit.record({ action: 'user-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal() });
+        if (!ok) { io.err(`rampart: no user ${name}`); return 1; }
+        io.out(`user ${name} removed; their tokens are revoked`);
+        return 0;
+      }
+      default: io.err(usage); return 2;
+    }
+  } finally {
+    await node.close();
+  }
+}

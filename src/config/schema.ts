@@ -1,0 +1,151 @@
+// The configuration: one schema, defaults, then a JSON file, then RAMPART_* environment
+// variables, then command-line flags. Validated once at start; an unknown or wrong key stops
+// start-up with an error that names it. The result is frozen and passed down.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RampartError } from '../errors.js';
+
+export interface Config {
+  dataDir: string;
+  http: {
+    host: string;
+    port: number;
+    /** PEM files of the operator's certificate; when absent and TLS is needed, one is generated on first start. */
+    tlsCert: string | null;
+    tlsKey: string | null;
+    /** Force HTTPS even on loopback. */
+    tls: boolean;
+  };
+  dicomweb: {
+    prefix: string;
+    /** Largest STOW-RS request body. */
+    maxBodyBytes: number;
+    maxPartsPerRequest: number;
+    /** Most rows one QIDO-RS answer carries. */
+    maxResults: number;
+  };
+  storage: {
+    /** What a second copy of a SOP Instance UID with other content does: reject (default), keep the first, or replace. */
+    overwrite: 'reject' | 'keep' | 'replace';
+    maxInstanceBytes: number;
+  };
+  index: {
+    /** 'sqlite' (DATA/index.sqlite) or a postgres:// URL. */
+    url: string;
+  };
+}
+
+export const DEFAULTS: Config = {
+  dataDir: './rampart-data',
+  http: { host: '127.0.0.1', port: 8080, tlsCert: null, tlsKey: null, tls: false },
+  dicomweb: { prefix: '/dicom-web', maxBodyBytes: 8 * 1024 ** 3, maxPartsPerRequest: 10_000, maxResults: 5_000 },
+  storage: { overwrite: 'reject', maxInstanceBytes: 4 * 1024 ** 3 },
+  index: { url: 'sqlite' },
+};
+
+type Kind = 'string' | 'int' | 'bool' | 'string?' | readonly string[];
+const SCHEMA: Record<string, Kind> = {
+  dataDir: 'string',
+  'http.host': 'string', 'http.port': 'int', 'http.tlsCert': 'string?', 'http.tlsKey': 'string?', 'http.tls': 'bool',
+  'dicomweb.prefix': 'string', 'dicomweb.maxBodyBytes': 'int', 'dicomweb.maxPartsPerRequest': 'int', 'dicomweb.maxResults': 'int',
+  'storage.overwrite': ['reject', 'keep', 'replace'], 'storage.maxInstanceBytes': 'int',
+  'index.url': 'string',
+};
+
+/** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
+const envName = (key: string): string => (key === 'dataDir' ? 'RAMPART_DATA' : 'RAMPART_' + key.replace(/\./g, '_').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase());
+
+const bad = (msg: string) => new RampartError('bad-request', `configuration: ${msg}`);
+
+function coerce(key: string, kind: Kind, v: unknown, from: string): unknown {
+  if (Array.isArray(kind)) {
+    if (typeof v !== 'string' || !kind.includes(v)) throw bad(`${key} (from ${from}) must be one of ${kind.join(', ')}`);
+    return v;
+  }
+  switch (kind) {
+    case 'string': if (typeof v !== 'string' || v === '') throw bad(`${key} (from ${from}) must be a non-empty string`); return v;
+    case 'string?': if (v === null || v === '') return null; if (typeof v !== 'string') throw bad(`${key} (from ${from}) must be a string`); return v;
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      if (v === 'true' || v === '1') return true;
+      if (v === 'false' || v === '0') return false;
+      throw bad(`${key} (from ${from}) must be true or false`);
+    case 'int': {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(n) || n < 0) throw bad(`${key} (from ${from}) must be a non-negative integer`);
+      return n;
+    }
+  }
+  return v;
+}
+
+function setPath(o: Record<string, unknown>, key: string, v: unknown): void {
+  const parts = key.split('.');
+  let cur = o;
+  for (const p of parts.slice(0, -1)) cur = cur[p] as Record<string, unknown>;
+  cur[parts[parts.length - 1]!] = v;
+}
+
+function flatten(o: unknown, prefix: string, out: Map<string, unknown>): void {
+  if (o && typeof o === 'object' && !Array.isArray(o)) {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, key, out);
+      else out.set(key, v);
+    }
+  }
+}
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flat keys from the command line, e.g. { 'http.port': '9090' }. */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
+  const cfg = structuredClone(DEFAULTS) as unknown as Record<string, unknown>;
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.RAMPART_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw bad(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    const flat = new Map<string, unknown>();
+    flatten(parsed, '', flat);
+    for (const [k, v] of flat) {
+      const kind = SCHEMA[k];
+      if (!kind) throw bad(`unknown key "${k}" in ${file}`);
+      setPath(cfg, k, coerce(k, kind, v, file));
+    }
+  }
+  for (const [k, kind] of Object.entries(SCHEMA)) {
+    const v = env[envName(k)];
+    if (v !== undefined) setPath(cfg, k, coerce(k, kind, v, envName(k)));
+  }
+  for (const [k, v] of Object.entries(opts.overrides ?? {})) {
+    const kind = SCHEMA[k];
+    if (!kind) throw bad(`unknown option ${k}`);
+    if (v !== undefined) setPath(cfg, k, coerce(k, kind, v, 'command line'));
+  }
+  const c = cfg as unknown as Config;
+  c.dataDir = resolve(c.dataDir);
+  if (!c.dicomweb.prefix.startsWith('/') || c.dicomweb.prefix.endsWith('/')) throw bad('dicomweb.prefix must start with / and not end with /');
+  if (c.http.port > 65535) throw bad('http.port must be at most 65535');
+  if (c.index.url !== 'sqlite' && !/^postgres(ql)?:\/\//.test(c.index.url)) throw bad('index.url must be "sqlite" or a postgres:// URL');
+  if ((c.http.tlsCert === null) !== (c.http.tlsKey === null)) throw bad('http.tlsCert and http.tlsKey go together');
+  return deepFreeze(c);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);

@@ -1,0 +1,241 @@
+// The ingest use case: one path for STOW-RS, C-STORE and `rampart import`. An instance is
+// staged and validated, then a batch is committed: blobs made durable, then indexed, and
+// only then is success reported. Failures carry a PS3.4 / PS3.18 failure reason code.
+import { RampartError, isRampartError } from '../errors.js';
+import { NeedMoreBytes, parsePart10, type Part10 } from '../dicom/reader.js';
+import { datasetToJson, jsonString, type JsonDataSet } from '../dicom/json.js';
+import { Tags, tagHex } from '../dicom/tag.js';
+import { isPlausibleUid } from '../dicom/uid.js';
+import type { BlobStore, StagedBlob } from '../store/blobs/blob-store.js';
+import type { IndexStore, InstanceIndexEntry, OverwritePolicy } from '../store/index/index-store.js';
+import type { Principal } from '../security/principal.js';
+import { authorize } from '../security/policy.js';
+import type { AuditSink } from './audit-port.js';
+import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from './level-attributes.js';
+import { normalizePN } from './normalize.js';
+
+/** Failure reasons (PS3.4 Annex B.2.3 statuses, as STOW-RS reports them in 00081197). */
+export const FailureReason = {
+  OutOfResources: 0xa700,
+  DataSetDoesNotMatchSOPClass: 0xa900,
+  CannotUnderstand: 0xc000,
+  /** The instance belongs to another study than the one in the request URL (dcm4chee uses the same code). */
+  StudyInstanceUIDMismatch: 0xc409,
+  DuplicateSOPInstance: 0x0111,
+  NotAuthorized: 0x0124,
+} as const;
+
+export interface IngestLimits {
+  /** Largest instance accepted, in bytes. */
+  maxInstanceBytes: number;
+  /** Bytes read to parse the header before growing (doubling) up to maxHeaderBytes. */
+  headBytes: number;
+  maxHeaderBytes: number;
+}
+export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxInstanceBytes: 4 * 1024 ** 3, headBytes: 256 * 1024, maxHeaderBytes: 64 * 1024 ** 2 };
+
+export interface InstanceIds { sopClassUid: string; sopInstanceUid: string; studyUid: string; seriesUid: string }
+
+export interface Prepared {
+  ok: true;
+  ids: InstanceIds;
+  staged: StagedBlob;
+  entry: Omit<InstanceIndexEntry, 'instance'> & { instance: Omit<InstanceIndexEntry['instance'], 'blobKey'> };
+}
+export interface Failed {
+  ok: false;
+  ids: Partial<InstanceIds>;
+  reason: number;
+  /** Plain-language reason without PHI. */
+  message: string;
+}
+export type StoreOutcome =
+  | { ok: true; ids: InstanceIds; status: 'stored' | 'duplicate' | 'replaced' }
+  | Failed;
+
+export interface IngestDeps {
+  blobs: BlobStore;
+  index: IndexStore;
+  audit: AuditSink;
+  overwrite: OverwritePolicy;
+  limits?: Partial<IngestLimits>;
+}
+
+export class IngestService {
+  private readonly limits: IngestLimits;
+  constructor(private readonly deps: IngestDeps) {
+    this.limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
+  }
+
+  /**
+   * Streams one object into staging and validates it. Never throws for bad data: the failure
+   * is returned with a reason. Throws only when the caller's principal may not store at all.
+   */
+  async prepare(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: { expectStudyUid?: string } = {}): Promise<Prepared | Failed> {
+    authorize(principal, 'store', opts.expectStudyUid ? { studyInstanceUid: opts.expectStudyUid } : undefined);
+    const staged = await this.deps.blobs.stage();
+    try {
+      const head: Buffer[] = [];
+      let headLen = 0;
+      let total = 0;
+      for await (const chunk of source) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        total += b.length;
+        if (total > this.limits.maxInstanceBytes) {
+          await staged.abort();
+          return fail({}, FailureReason.OutOfResources, `object larger than the ${this.limits.maxInstanceBytes}-byte limit`);
+        }
+        if (headLen < this.limits.headBytes) {
+          head.push(b);
+          headLen += b.length;
+        }
+        await staged.write(b);
+      }
+      const { size, sha256 } = await staged.finish();
+      const parsed = await this.parseHeader(Buffer.concat(head), staged, size);
+      const result = this.validate(parsed, opts, size, sha256);
+      if (!result.ok) {
+        await staged.abort();
+        return result;
+      }
+      return { ok: true, ids: result.ids, staged, entry: result.entry };
+    } catch (e) {
+      await staged.abort();
+      if (isRampartError(e, 'invalid-dicom')) return fail({}, FailureReason.CannotUnderstand, e.message);
+      throw e;
+    }
+  }
+
+  private async parseHeader(head: Buffer, staged: StagedBlob, size: number): Promise<Part10> {
+    let buf = head.length >= size ? head : head.subarray(0, Math.min(head.length, size));
+    for (;;) {
+      const whole = buf.length >= size;
+      try {
+        return parsePart10(buf, { stopAtPixelData: true, partial: !whole });
+      } catch (e) {
+        if (!(e instanceof NeedMoreBytes)) throw e;
+        const want = Math.min(size, Math.max(buf.length * 2, Math.min(e.needed, this.limits.maxHeaderBytes)));
+        if (want > this.limits.maxHeaderBytes && want < size) {
+          throw new RampartError('invalid-dicom', `header larger than ${this.limits.maxHeaderBytes} bytes`);
+        }
+        if (want <= buf.length) throw new RampartError('invalid-dicom', 'truncated data set');
+        buf = await staged.read(0, want);
+      }
+    }
+  }
+
+  private validate(p: Part10, opts: { expectStudyUid?: string }, size: number, sha256: string):
+    { ok: true; ids: InstanceIds; entry: Prepared['entry'] } | Failed {
+    const ds = p.dataset;
+    const ids: Partial<InstanceIds> = {
+      sopClassUid: ds.string(Tags.SOPClassUID),
+      sopInstanceUid: ds.string(Tags.SOPInstanceUID),
+      studyUid: ds.string(Tags.StudyInstanceUID),
+      seriesUid: ds.string(Tags.SeriesInstanceUID),
+    };
+    const safeIds: Partial<InstanceIds> = {};
+    for (const [k, v] of Object.entries(ids) as [keyof InstanceIds, string][]) if (isPlausibleUid(v)) safeIds[k] = v;
+    for (const [k, name] of [['sopClassUid', 'SOP Class UID'], ['sopInstanceUid', 'SOP Instance UID'], ['studyUid', 'Study Instance UID'], ['seriesUid', 'Series Instance UID']] as const) {
+      const v = ids[k];
+      if (!v) return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, `${name} is missing`);
+      if (!isPlausibleUid(v)) return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, `${name} is not a valid UID (digits and dots, at most 64)`);
+    }
+    const full = ids as InstanceIds;
+    if (p.meta.string(Tags.MediaStorageSOPInstanceUID) !== full.sopInstanceUid) {
+      return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, 'Media Storage SOP Instance UID does not match SOP Instance UID');
+    }
+    const metaClass = p.meta.string(Tags.MediaStorageSOPClassUID);
+    if (metaClass && metaClass !== full.sopClassUid) {
+      return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, 'Media Storage SOP Class UID does not match SOP Class UID');
+    }
+    if (opts.expectStudyUid && opts.expectStudyUid !== full.studyUid) {
+      return fail(safeIds, FailureReason.StudyInstanceUIDMismatch, 'instance belongs to another study than the one in the request');
+    }
+    const json = datasetToJson(ds);
+    const pick = (keys: readonly string[]) => {
+      const o: JsonDataSet = {};
+      for (const k of keys) { const a = json[k]; if (a) o[k] = a; }
+      return JSON.stringify(o);
+    };
+    const s = (t: number) => jsonString(json, tagHex(t));
+    const entry: Prepared['entry'] = {
+      patient: {
+        PatientID: s(Tags.PatientID), IssuerOfPatientID: s(Tags.IssuerOfPatientID),
+        PatientName: s(Tags.PatientName), PatientNameNorm: normalizePN(ds.text(Tags.PatientName)),
+        PatientBirthDate: s(Tags.PatientBirthDate), PatientSex: s(Tags.PatientSex), json: pick(PATIENT_KEYS),
+      },
+      study: {
+        StudyInstanceUID: full.studyUid, StudyDate: s(Tags.StudyDate), StudyTime: s(Tags.StudyTime),
+        AccessionNumber: s(Tags.AccessionNumber), StudyID: s(Tags.StudyID),
+        ReferringPhysicianNameNorm: normalizePN(ds.text(Tags.ReferringPhysicianName)),
+        StudyDescription: s(Tags.StudyDescription), json: pick(STUDY_KEYS),
+      },
+      series: {
+        SeriesInstanceUID: full.seriesUid, Modality: s(Tags.Modality), SeriesNumber: s(Tags.SeriesNumber),
+        SeriesDescription: s(Tags.SeriesDescription), SeriesDate: s(Tags.SeriesDate), json: pick(SERIES_KEYS),
+      },
+      instance: {
+        SOPInstanceUID: full.sopInstanceUid, SOPClassUID: full.sopClassUid, InstanceNumber: s(Tags.InstanceNumber),
+        TransferSyntaxUID: p.transferSyntax.uid, size, sha256, json: JSON.stringify(json),
+      },
+    };
+    return { ok: true, ids: full, entry };
+  }
+
+  /** Makes a batch durable and indexed; returns outcomes in order. */
+  async commit(principal: Principal, batch: Prepared[]): Promise<StoreOutcome[]> {
+    if (batch.length === 0) return [];
+    let keys: string[];
+    try {
+      keys = await this.deps.blobs.commitMany(batch.map((b) => b.staged));
+    } catch (e) {
+      await Promise.all(batch.map((b) => b.staged.abort()));
+      throw e;
+    }
+    const entries: InstanceIndexEntry[] = batch.map((b, i) => ({ ...b.entry, instance: { ...b.entry.instance, blobKey: keys[i]! } }));
+    let outcomes;
+    try {
+      outcomes = await this.deps.index.insertInstances(entries, this.deps.overwrite);
+    } catch (e) {
+      // The index refused the batch: remove the blobs so nothing is left half-written.
+      await Promise.all(keys.map((k) => this.deps.blobs.delete(k).catch(() => false)));
+      throw e;
+    }
+    const results: StoreOutcome[] = [];
+    for (const [i, o] of outcomes.entries()) {
+      const b = batch[i]!;
+      if (o.status === 'stored') results.push({ ok: true, ids: b.ids, status: 'stored' });
+      else if (o.status === 'replaced') {
+        await this.deps.blobs.delete(o.replaced.blobKey).catch(() => false);
+        results.push({ ok: true, ids: b.ids, status: 'replaced' });
+      } else {
+        await this.deps.blobs.delete(keys[i]!).catch(() => false);
+        if (o.existing.sha256 === b.entry.instance.sha256 || this.deps.overwrite === 'keep') {
+          results.push({ ok: true, ids: b.ids, status: 'duplicate' });
+        } else {
+          results.push(fail(b.ids, FailureReason.DuplicateSOPInstance, 'an instance with this SOP Instance UID is already stored with other content'));
+        }
+      }
+    }
+    const studies = [...new Set(results.filter((r) => r.ok).map((r) => r.ids.studyUid!))];
+    await this.deps.audit.record({
+      action: 'store', outcome: results.every((r) => r.ok) ? 'success' : 'failure', principal,
+      studies, instances: results.filter((r) => r.ok).length,
+    });
+    return results;
+  }
+
+  /** prepare + commit of one object. */
+  async ingest(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: { expectStudyUid?: string } = {}): Promise<StoreOutcome> {
+    const p = await this.prepare(principal, source, opts);
+    if (!p.ok) {
+      await this.deps.audit.record({ action: 'store', outcome: 'failure', principal, reason: p.reason.toString(16) });
+      return p;
+    }
+    return (await this.commit(principal, [p]))[0]!;
+  }
+}
+
+function fail(ids: Partial<InstanceIds>, reason: number, message: string): Failed {
+  return { ok: false, ids, reason, message };
+}

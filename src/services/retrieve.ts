@@ -1,0 +1,141 @@
+// The retrieve use case shared by WADO-RS, WADO-URI, C-MOVE and C-GET: resolve a scope to
+// stored instances the principal may read, audit the access, and hand out their bytes.
+import type { Readable } from 'node:stream';
+import { badRequest, notFound } from '../errors.js';
+import { decodeFramesToNative, getFrames } from '../dicom/frames.js';
+import { parsePart10 } from '../dicom/reader.js';
+import { Tags, parseTagHex } from '../dicom/tag.js';
+import { TS } from '../dicom/transfer-syntax.js';
+import { canTranscode, transcodePart10 } from '../dicom/transcode.js';
+import { isPlausibleUid } from '../dicom/uid.js';
+import { swapSize } from '../dicom/vr.js';
+import type { BlobStore } from '../store/blobs/blob-store.js';
+import type { IndexStore, RetrieveScope, StoredInstance } from '../store/index/index-store.js';
+import type { Principal } from '../security/principal.js';
+import { authorize } from '../security/policy.js';
+import type { AuditSink } from './audit-port.js';
+
+export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink }
+
+export function checkScope(scope: RetrieveScope): void {
+  for (const v of [scope.StudyInstanceUID, scope.SeriesInstanceUID, scope.SOPInstanceUID]) {
+    if (v !== undefined && !isPlausibleUid(v)) throw badRequest('not a valid UID (digits and dots, at most 64)');
+  }
+}
+
+export class RetrieveService {
+  constructor(private readonly deps: RetrieveDeps) {}
+
+  /** The instances of a scope, after the access check; throws not-found when there are none. */
+  async resolve(principal: Principal, scope: RetrieveScope, action: 'view' | 'download' = 'download'): Promise<StoredInstance[]> {
+    checkScope(scope);
+    authorize(principal, action, { studyInstanceUid: scope.StudyInstanceUID });
+    const list = await this.deps.index.listInstances(scope);
+    if (list.length === 0) {
+      await this.deps.audit.record({ action: 'retrieve', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
+      throw notFound();
+    }
+    await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    return list;
+  }
+
+  /** Stored metadata JSON strings (with bulk markers) of a scope. */
+  async metadata(principal: Principal, scope: RetrieveScope): Promise<{ instance: StoredInstance; json: string }[]> {
+    checkScope(scope);
+    authorize(principal, 'view', { studyInstanceUid: scope.StudyInstanceUID });
+    const list = await this.deps.index.listInstanceJson(scope);
+    if (list.length === 0) {
+      await this.deps.audit.record({ action: 'metadata', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
+      throw notFound();
+    }
+    await this.deps.audit.record({ action: 'metadata', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    return list;
+  }
+
+  open(inst: StoredInstance, range?: { start: number; end: number }): Readable {
+    return this.deps.blobs.open(inst.blobKey, range);
+  }
+  read(inst: StoredInstance, offset: number, length: number): Promise<Buffer> {
+    return this.deps.blobs.read(inst.blobKey, offset, length);
+  }
+  readAll(inst: StoredInstance): Promise<Buffer> {
+    return this.deps.blobs.readAll(inst.blobKey);
+  }
+}
+
+export class DeleteService {
+  constructor(private readonly deps: RetrieveDeps) {}
+
+  async delete(principal: Principal, scope: RetrieveScope): Promise<number> {
+    checkScope(scope);
+    authorize(principal, 'delete', { studyInstanceUid: scope.StudyInstanceUID });
+    const removed = await this.deps.index.deleteScope(scope);
+    if (removed.length === 0) {
+      await this.deps.audit.record({ action: 'delete', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
+      throw notFound();
+    }
+    // The index no longer refers to these blobs; a blob left by a crash here is an orphan fsck removes.
+    for (const r of removed) await this.deps.blobs.delete(r.blobKey).catch(() => false);
+    await this.deps.audit.record({ action: 'delete', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: removed.length });
+    return removed.length;
+  }
+}
+
+/** What a retrieve may hand out besides the stored bytes: converted objects, frames, bulk data. */
+export class RenderService {
+  constructor(private readonly retrieve: RetrieveService) {}
+
+  /** The object in another transfer syntax; the stored bytes when it is the same. */
+  async transcoded(inst: StoredInstance, tsUid: string): Promise<Buffer> {
+    const buf = await this.retrieve.readAll(inst);
+    return tsUid === inst.TransferSyntaxUID ? buf : transcodePart10(buf, tsUid);
+  }
+
+  canTranscode(inst: StoredInstance, tsUid: string): boolean {
+    return tsUid === inst.TransferSyntaxUID || canTranscode(inst.TransferSyntaxUID, tsUid);
+  }
+
+  /** Frames as stored (compressed or native little endian), or decoded to native when asked. */
+  async frames(inst: StoredInstance, numbers: number[], native: boolean): Promise<{ frames: Buffer[]; mediaType: string; transferSyntaxUid: string }> {
+    const p = parsePart10(await this.retrieve.readAll(inst));
+    if (native) {
+      const frames = decodeFramesToNative(p, numbers);
+      return { frames, mediaType: 'application/octet-stream', transferSyntaxUid: TS.ExplicitVRLittleEndian };
+    }
+    return getFrames(p, numbers);
+  }
+
+  /** The value of one bulk attribute, by its path from the metadata's BulkDataURI ("7FE00010", "00540016/0/00181072"). */
+  async bulk(inst: StoredInstance, path: string): Promise<{ parts: Buffer[]; mediaType: string }> {
+    const segs = path.split('/');
+    if (segs.length > 33 || segs.length % 2 !== 1) throw badRequest('bulk data path is not tag[/item/tag...]');
+    const p = parsePart10(await this.retrieve.readAll(inst));
+    let ds = p.dataset;
+    for (let i = 0; i < segs.length; i++) {
+      const t = parseTagHex(segs[i]!);
+      if (t === undefined) throw badRequest('bulk data path has an invalid tag');
+      const el = ds.get(t);
+      if (!el) throw notFound('no such bulk data');
+      if (i === segs.length - 1) {
+        if (el.fragments) {
+          const n = Math.max(1, p.dataset.number(Tags.NumberOfFrames) ?? 1);
+          const f = getFrames(p, Array.from({ length: n }, (_, k) => k + 1));
+          return { parts: f.frames, mediaType: f.mediaType };
+        }
+        if (!el.value) throw notFound('no such bulk data');
+        let v = Buffer.from(el.value.buffer, el.value.byteOffset, el.value.byteLength);
+        const size = swapSize(el.vr);
+        if (!p.dataset.littleEndian && size > 1) {
+          v = Buffer.from(v);
+          if (size === 2) v.swap16(); else if (size === 4) v.swap32(); else v.swap64();
+        }
+        return { parts: [v], mediaType: 'application/octet-stream' };
+      }
+      const idx = Number(segs[++i]);
+      const item = Number.isInteger(idx) && idx >= 0 ? el.items?.[idx] : undefined;
+      if (!item) throw notFound('no such bulk data');
+      ds = item;
+    }
+    throw notFound('no such bulk data');
+  }
+}

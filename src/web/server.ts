@@ -1,0 +1,112 @@
+// The HTTP door: authentication on every route but the liveness check, then the DICOMweb
+// routes under their prefix. Listening beyond loopback requires TLS.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Node } from '../app.js';
+import { isLoopback } from '../config/schema.js';
+import { RampartError, notFound } from '../errors.js';
+import type { Principal } from '../security/principal.js';
+import { registerDelete } from './dicomweb/delete.js';
+import type { DicomWebDeps } from './dicomweb/context.js';
+import { registerQido } from './dicomweb/qido.js';
+import { registerStow } from './dicomweb/stow.js';
+import { registerWado } from './dicomweb/wado.js';
+import { registerWadoUri } from './dicomweb/wado-uri.js';
+import { sendError } from './http-errors.js';
+import { Router } from './router.js';
+
+export interface HttpDoor { server: Server; url: string; close(): Promise<void> }
+
+export function createHandler(node: Node, tls: boolean, log: (m: string) => void) {
+  const cfg = node.config;
+  const router = new Router<Principal>();
+  const deps: DicomWebDeps = {
+    ingest: node.ingest, query: node.query, retrieve: node.retrieve, render: node.render, deleter: node.deleter,
+    limits: { maxBodyBytes: cfg.dicomweb.maxBodyBytes, maxParts: cfg.dicomweb.maxPartsPerRequest, maxInstanceBytes: cfg.storage.maxInstanceBytes },
+    baseUrl: (req) => `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${cfg.dicomweb.prefix}`,
+  };
+  registerQido(router, deps);
+  registerWado(router, deps);
+  registerStow(router, deps);
+  registerDelete(router, deps);
+  registerWadoUri(router, deps);
+  const prefix = cfg.dicomweb.prefix;
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('cache-control', 'no-store');
+    if (tls) res.setHeader('strict-transport-security', 'max-age=31536000');
+    try {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok\n');
+        return;
+      }
+      // Authenticate before saying anything about the route: no door answers anonymously.
+      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', 'dicomweb');
+      if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
+      const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
+      if (m === undefined) throw notFound();
+      if (m === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+      await m.handler({ req, res, params: m.params, query: url.searchParams, principal });
+    } catch (e) {
+      sendError(res, e, log);
+      // An upload we refused is not read further: close the connection after the answer.
+      if (!req.complete) res.once('finish', () => req.destroy());
+    }
+  };
+}
+
+/** The Host header only names the authority in URLs we return if it looks like one. */
+function safeHost(host: string | undefined, fallbackHost: string, port: number): string {
+  if (host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host)) return host;
+  return `${fallbackHost.includes(':') ? `[${fallbackHost}]` : fallbackHost}:${port}`;
+}
+
+/** The node's own certificate, made on first start when the operator gave none. */
+export async function ensureCertificate(dataDir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dataDir, 'tls', 'node-cert.pem'), key = join(dataDir, 'tls', 'node-key.pem');
+  if (!existsSync(cert) || !existsSync(key)) {
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 }));
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', cert, '-days', '825', '-subj', '/CN=rampart', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+  }
+  return { cert, key };
+}
+
+export async function startHttp(node: Node, log: (m: string) => void): Promise<HttpDoor> {
+  const cfg = node.config.http;
+  const tls = cfg.tls || !isLoopback(cfg.host) || cfg.tlsCert !== null;
+  let server: Server;
+  if (tls) {
+    const files = cfg.tlsCert && cfg.tlsKey ? { cert: cfg.tlsCert, key: cfg.tlsKey } : await ensureCertificate(node.config.dataDir);
+    server = createHttps({ cert: await readFile(files.cert), key: await readFile(files.key), minVersion: 'TLSv1.2' });
+  } else {
+    server = createHttp();
+  }
+  const handler = createHandler(node, tls, log);
+  server.on('request', (req, res) => { void handler(req, res); });
+  server.on('connection', (s) => s.setNoDelay(true));
+  server.on('secureConnection', (s) => s.setNoDelay(true));
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0; // large uploads may take long; idle sockets are closed by keepAliveTimeout
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+  return {
+    server,
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
