@@ -1,0 +1,30 @@
+// Runs the IndexStore/AccountStore contract against a real PostgreSQL server started for this file,
+// one fresh database per test. Fails (does not skip) when the server binaries are missing.
+
+import { afterAll, beforeAll } from 'vitest';
+import { runIndexStoreContract } from './index-store.contract.js';
+import { openPostgresIndex } from './postgres.js';
+
+/** The shape of test/support/postgres.ts. */
+interface RunningPostgres { url: string; createDatabase(name: string): Promise<string>; stop(): Promise<void> }
+
+// Imported by a computed path because tsconfig.json's rootDir is src/ and would reject a static
+// import from test/ (TS6059); vitest resolves it either way.
+const support = new URL('../../../test/support/postgres.ts', import.meta.url).href;
+let server: RunningPostgres | undefined;
+let databases = 0;
+
+beforeAll(async () => {
+  const { startPostgres } = (await import(support)) as { startPostgres: () => Promise<RunningPostgres> };
+  server = await startPostgres();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+runIndexStoreContract('PostgreSQL', async () => {
+  if (server === undefined) throw new Error('PostgreSQL server did not start');
+  const store = await openPostgresIndex(await server.createDatabase(`contract_${++databases}`));
+  return { store, cleanup: () => store.close() };
+});

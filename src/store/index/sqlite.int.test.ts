@@ -1,0 +1,19 @@
+// Runs the IndexStore/AccountStore contract on a SQLite file in a temporary directory.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runIndexStoreContract } from './index-store.contract.js';
+import { openSqliteIndex } from './sqlite.js';
+
+runIndexStoreContract('SQLite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-index-'));
+  const store = await openSqliteIndex(join(dir, 'index.sqlite'));
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,25 @@
+// Opens the SQLite index (the default): one file, WAL, and fsync on every commit.
+
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyIndexStore } from './kysely-index-store.js';
+import type { DB } from './schema.js';
+
+export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
+  const database = new Database(file);
+  database.pragma('journal_mode = WAL');
+  // FULL: a committed index write survives a power loss, not only a process crash.
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  // PostgreSQL's LIKE is case-sensitive; make SQLite's the same (names match on *_norm columns).
+  database.pragma('case_sensitive_like = ON');
+  const store = new KyselyIndexStore(new Kysely<DB>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+  try {
+    await store.migrate();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
