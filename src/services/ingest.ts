@@ -141,13 +141,9 @@ export class IngestService {
       if (!isPlausibleUid(v)) return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, `${name} is not a valid UID (digits and dots, at most 64)`);
     }
     const full = ids as InstanceIds;
-    if (p.meta.string(Tags.MediaStorageSOPInstanceUID) !== full.sopInstanceUid) {
-      return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, 'Media Storage SOP Instance UID does not match SOP Instance UID');
-    }
-    const metaClass = p.meta.string(Tags.MediaStorageSOPClassUID);
-    if (metaClass && metaClass !== full.sopClassUid) {
-      return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, 'Media Storage SOP Class UID does not match SOP Class UID');
-    }
+    // Real files sometimes carry a file meta SOP Instance/Class UID that differs from the data
+    // set's (pydicom's rtdose.dcm, chrJapMulti.dcm). The data set is authoritative; the stored
+    // bytes stay as received, so nothing is lost by accepting them.
     if (opts.expectStudyUid && opts.expectStudyUid !== full.studyUid) {
       return fail(safeIds, FailureReason.StudyInstanceUIDMismatch, 'instance belongs to another study than the one in the request');
     }

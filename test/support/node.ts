@@ -39,7 +39,7 @@ export async function startTestNode(overrides: Record<string, unknown> = {}): Pr
 export const PYDICOM_DATA = '/usr/lib/python3/dist-packages/pydicom/data';
 
 /** Builds a multipart/related body of application/dicom parts. */
-export function multipartBody(parts: Buffer[], boundary = 'rampart-test-boundary-1234'): { body: Buffer; contentType: string } {
+export function multipartBody(parts: Buffer[], boundary = 'rampart-test-boundary-1234'): { body: Blob; contentType: string } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`));
@@ -47,7 +47,7 @@ export function multipartBody(parts: Buffer[], boundary = 'rampart-test-boundary
     chunks.push(Buffer.from('\r\n'));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
+  return { body: new Blob(chunks as unknown as BlobPart[]), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
 }
 
 /** Splits a multipart/related response into its parts' bodies. */
