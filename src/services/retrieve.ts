@@ -5,7 +5,6 @@ import { badRequest, notFound } from '../errors.js';
 import { decodeFramesToNative, getFrames } from '../dicom/frames.js';
 import { parsePart10 } from '../dicom/reader.js';
 import { Tags, parseTagHex } from '../dicom/tag.js';
-import { TS } from '../dicom/transfer-syntax.js';
 import { canTranscode, transcodePart10 } from '../dicom/transcode.js';
 import { isPlausibleUid } from '../dicom/uid.js';
 import { swapSize } from '../dicom/vr.js';
@@ -98,11 +97,7 @@ export class RenderService {
   /** Frames as stored (compressed or native little endian), or decoded to native when asked. */
   async frames(inst: StoredInstance, numbers: number[], native: boolean): Promise<{ frames: Buffer[]; mediaType: string; transferSyntaxUid: string }> {
     const p = parsePart10(await this.retrieve.readAll(inst));
-    if (native) {
-      const frames = decodeFramesToNative(p, numbers);
-      return { frames, mediaType: 'application/octet-stream', transferSyntaxUid: TS.ExplicitVRLittleEndian };
-    }
-    return getFrames(p, numbers);
+    return native ? decodeFramesToNative(p, numbers) : getFrames(p, numbers);
   }
 
   /** The value of one bulk attribute, by its path from the metadata's BulkDataURI ("7FE00010", "00540016/0/00181072"). */
