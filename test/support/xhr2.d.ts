@@ -1,0 +1,2 @@
+// xhr2 ships no types; the tests only hand its constructor to dicomweb-client.
+declare module 'xhr2';
