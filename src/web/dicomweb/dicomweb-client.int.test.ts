@@ -64,7 +64,7 @@ describe('dicomweb-client', () => {
   });
 
   it('is refused without credentials', async () => {
-    const anonymous = new api.DICOMwebClient({ url: t.dicomweb }) as unknown as Client;
+    const anonymous = new api.DICOMwebClient({ url: t.dicomweb, singlepart: false }) as unknown as Client;
     await expect(anonymous.searchForStudies!({})).rejects.toBeTruthy();
   });
 });
