@@ -1,15 +1,16 @@
 // The `rampart` command: one verb per file in this folder.
 import { isRampartError } from '../errors.js';
-import { fsck } from './fsck.js';
-import { importCmd } from './import.js';
+import { fsck, usage as fsckUsage } from './fsck.js';
+import { importCmd, usage as importUsage } from './import.js';
 import { processIo, type Io } from './common.js';
-import { serve } from './serve.js';
-import { token } from './token.js';
-import { user } from './user.js';
+import { serve, usage as serveUsage } from './serve.js';
+import { token, usage as tokenUsage } from './token.js';
+import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   serve, user, token, import: importCmd, fsck,
 };
+const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage };
 
 const HELP = `usage: rampart <command> [options]
 
@@ -29,8 +30,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     return await run(rest, io);
   } catch (e) {
-    const msg = isRampartError(e) || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (e as Error).message : `${(e as Error).message ?? e}`;
-    io.err(`rampart ${cmd}: ${msg}`);
-    return isRampartError(e, 'bad-request') || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    const badArgs = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ?? false;
+    const msg = isRampartError(e) || badArgs ? (e as Error).message : `${(e as Error).message ?? e}`;
+    // A mistyped flag is answered with the command's usage, as an unknown command is with the list.
+    io.err(`rampart ${cmd}: ${msg}${badArgs ? `\n\nusage: ${USAGE[cmd]}` : ''}`);
+    return isRampartError(e, 'bad-request') || badArgs ? 2 : 1;
   }
 }
