@@ -25,7 +25,8 @@ Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --c
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { io.out(HELP); return cmd ? 0 : 2; }
-  const run = COMMANDS[cmd];
+  // Own keys only: "constructor" or "toString" must be unknown commands, not Object's methods.
+  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   if (!run) { io.err(`rampart: unknown command "${cmd}"\n\n${HELP}`); return 2; }
   try {
     return await run(rest, io);
