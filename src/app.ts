@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
+import { DimseService } from './services/dimse.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
+import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
 
@@ -23,6 +25,8 @@ export interface Node {
   retrieve: RetrieveService;
   render: RenderService;
   deleter: DeleteService;
+  peers: KyselyPeerStore;
+  dimse: DimseService;
   close(): Promise<void>;
 }
 
@@ -34,13 +38,17 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
   const retrieve = new RetrieveService({ index, blobs, audit });
+  const render = new RenderService(retrieve);
+  const authenticator = new Authenticator(index);
+  const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } });
+  const query = new QueryService({ index, audit, maxResults: config.dicomweb.maxResults });
+  const peers = new KyselyPeerStore(index.db);
+  const dimse = new DimseService({ peers, authenticator, ingest, query, retrieve, render, blobs, audit }, {
+    aeTitle: config.dimse.aeTitle, requireIdentity: config.dimse.requireIdentity,
+    identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
+  });
   return {
-    config, index, blobs, audit,
-    authenticator: new Authenticator(index),
-    ingest: new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } }),
-    query: new QueryService({ index, audit, maxResults: config.dicomweb.maxResults }),
-    retrieve,
-    render: new RenderService(retrieve),
+    config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
       await index.close();

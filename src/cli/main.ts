@@ -2,23 +2,25 @@
 import { isRampartError } from '../errors.js';
 import { fsck, usage as fsckUsage } from './fsck.js';
 import { importCmd, usage as importUsage } from './import.js';
+import { peer, usage as peerUsage } from './peer.js';
 import { processIo, type Io } from './common.js';
 import { serve, usage as serveUsage } from './serve.js';
 import { token, usage as tokenUsage } from './token.js';
 import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  serve, user, token, import: importCmd, fsck,
+  serve, user, token, import: importCmd, fsck, peer,
 };
-const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage };
+const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage };
 
 const HELP = `usage: rampart <command> [options]
 
-  serve     run the node (DICOMweb over HTTP; HTTPS beyond loopback)
+  serve     run the node (DICOMweb over HTTP, HTTPS beyond loopback; DIMSE and DICOM TLS)
   import    ingest DICOM files and folders
   fsck      check the index against the stored blobs (--repair)
   user      add, list or remove local users
   token     create, list or revoke API tokens
+  peer      add, list or remove the DICOM peers allowed to connect
 
 Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --config FILE.`;
 

@@ -1,10 +1,11 @@
 // `rampart serve`: runs the node (HTTP DICOMweb door) until SIGINT/SIGTERM.
 import { ensureInitialAdmin, openNode } from '../app.js';
 import { isLoopback } from '../config/schema.js';
+import { startDimse } from '../dimse-door.js';
 import { startHttp } from '../web/server.js';
 import { configFrom, parse, type Io } from './common.js';
 
-export const usage = 'rampart serve [--host H] [--http-port N] [--data DIR] [--config FILE] [--index postgres://...]';
+export const usage = 'rampart serve [--host H] [--http-port N] [--dicom-port N] [--dicom-tls-port N] [--ae-title AE] [--data DIR] [--config FILE] [--index postgres://...]';
 
 export async function serve(args: string[], io: Io, signal?: AbortSignal): Promise<number> {
   const { values } = parse(args, {
@@ -12,10 +13,10 @@ export async function serve(args: string[], io: Io, signal?: AbortSignal): Promi
     'dicom-port': { type: 'string' }, 'dicom-tls-port': { type: 'string' }, 'ae-title': { type: 'string' },
   }, false);
   if (values.help) { io.out(usage); return 0; }
-  for (const k of ['dicom-port', 'dicom-tls-port', 'ae-title'] as const) {
-    if (values[k] !== undefined) { io.err(`rampart: --${k} needs the DIMSE service, which this version does not have yet`); return 2; }
-  }
-  const config = configFrom(values, { 'http.host': values.host, 'http.port': values['http-port'], 'index.url': values.index });
+  const config = configFrom(values, {
+    'http.host': values.host, 'http.port': values['http-port'], 'index.url': values.index,
+    'dimse.port': values['dicom-port'], 'dimse.tlsPort': values['dicom-tls-port'], 'dimse.aeTitle': values['ae-title'],
+  });
   const node = await openNode(config);
   const swept = await node.blobs.sweepStaging(60_000);
   if (swept) io.err(`removed ${swept} staged upload(s) left by an earlier stop`);
@@ -26,6 +27,11 @@ export async function serve(args: string[], io: Io, signal?: AbortSignal): Promi
   }
   const http = await startHttp(node, (m) => io.err(m));
   io.err(`rampart: DICOMweb at ${http.url}${config.dicomweb.prefix}, data in ${config.dataDir}, index ${config.index.url === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`);
+  const dimse = config.dimse.enabled ? await startDimse(node, (m) => io.err(m)) : undefined;
+  if (dimse) {
+    const peers = (await node.peers.listPeers()).length;
+    io.err(`rampart: DIMSE AE ${config.dimse.aeTitle} on ${[dimse.ports.tcp && `port ${dimse.ports.tcp}`, dimse.ports.tls && `TLS port ${dimse.ports.tls}`].filter(Boolean).join(' and ')}; ${peers} registered peer(s) (rampart peer add)`);
+  }
   await node.audit.record({ action: 'application-start', outcome: 'success', principal: { kind: 'system', username: 'system', door: 'cli' } });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -33,6 +39,7 @@ export async function serve(args: string[], io: Io, signal?: AbortSignal): Promi
     process.once('SIGTERM', stop);
     signal?.addEventListener('abort', stop);
   });
+  await dimse?.close();
   await http.close();
   await node.audit.record({ action: 'application-stop', outcome: 'success', principal: { kind: 'system', username: 'system', door: 'cli' } });
   await node.close();

@@ -33,6 +33,30 @@ export interface Config {
     /** 'sqlite' (DATA/index.sqlite) or a postgres:// URL. */
     url: string;
   };
+  dimse: {
+    enabled: boolean;
+    aeTitle: string;
+    /** Addresses the DIMSE ports listen on (comma-separated); defaults to http.host. */
+    host: string | null;
+    /** Plain DICOM port; 0 picks a free one; null turns it off. */
+    port: number | null;
+    /** DICOM TLS port (PS3.15 B.12); null turns it off. */
+    tlsPort: number | null;
+    /** PEM files for DICOM TLS; the node's own certificate (DATA/tls) when absent. */
+    tlsCert: string | null;
+    tlsKey: string | null;
+    maxAssociations: number;
+    maxAssociationsPerPeer: number;
+    maxPduLength: number;
+    artimSeconds: number;
+    idleSeconds: number;
+    maxPendingOperations: number;
+    /** Every peer must present a user identity (username+passcode or token). */
+    requireIdentity: boolean;
+    /** User identities are refused over plain TCP. */
+    identityRequiresTls: boolean;
+    maxRetrieveInstances: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -41,15 +65,24 @@ export const DEFAULTS: Config = {
   dicomweb: { prefix: '/dicom-web', maxBodyBytes: 8 * 1024 ** 3, maxPartsPerRequest: 10_000, maxResults: 5_000 },
   storage: { overwrite: 'reject', maxInstanceBytes: 4 * 1024 ** 3 },
   index: { url: 'sqlite' },
+  dimse: {
+    enabled: true, aeTitle: 'RAMPART', host: null, port: 11112, tlsPort: 2762, tlsCert: null, tlsKey: null,
+    maxAssociations: 64, maxAssociationsPerPeer: 8, maxPduLength: 256 * 1024, artimSeconds: 30, idleSeconds: 300,
+    maxPendingOperations: 16, requireIdentity: false, identityRequiresTls: true, maxRetrieveInstances: 100_000,
+  },
 };
 
-type Kind = 'string' | 'int' | 'bool' | 'string?' | readonly string[];
+type Kind = 'string' | 'int' | 'int?' | 'bool' | 'string?' | 'ae' | readonly string[];
 const SCHEMA: Record<string, Kind> = {
   dataDir: 'string',
   'http.host': 'string', 'http.port': 'int', 'http.tlsCert': 'string?', 'http.tlsKey': 'string?', 'http.tls': 'bool',
   'dicomweb.prefix': 'string', 'dicomweb.maxBodyBytes': 'int', 'dicomweb.maxPartsPerRequest': 'int', 'dicomweb.maxResults': 'int',
   'storage.overwrite': ['reject', 'keep', 'replace'], 'storage.maxInstanceBytes': 'int',
   'index.url': 'string',
+  'dimse.enabled': 'bool', 'dimse.aeTitle': 'ae', 'dimse.host': 'string?', 'dimse.port': 'int?', 'dimse.tlsPort': 'int?',
+  'dimse.tlsCert': 'string?', 'dimse.tlsKey': 'string?', 'dimse.maxAssociations': 'int', 'dimse.maxAssociationsPerPeer': 'int',
+  'dimse.maxPduLength': 'int', 'dimse.artimSeconds': 'int', 'dimse.idleSeconds': 'int', 'dimse.maxPendingOperations': 'int',
+  'dimse.requireIdentity': 'bool', 'dimse.identityRequiresTls': 'bool', 'dimse.maxRetrieveInstances': 'int',
 };
 
 /** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
@@ -70,6 +103,12 @@ function coerce(key: string, kind: Kind, v: unknown, from: string): unknown {
       if (v === 'true' || v === '1') return true;
       if (v === 'false' || v === '0') return false;
       throw bad(`${key} (from ${from}) must be true or false`);
+    case 'ae':
+      if (typeof v !== 'string' || !/^[\x21-\x5b\x5d-\x7e]([\x20-\x5b\x5d-\x7e]{0,14}[\x21-\x5b\x5d-\x7e])?$/.test(v)) throw bad(`${key} (from ${from}) must be an AE title: 1-16 printable characters, no backslash`);
+      return v;
+    case 'int?':
+      if (v === null || v === '' || v === 'off') return null;
+      return coerce(key, 'int', v, from);
     case 'int': {
       const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
       if (!Number.isSafeInteger(n) || n < 0) throw bad(`${key} (from ${from}) must be a non-negative integer`);
@@ -137,6 +176,9 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if (c.http.port > 65535) throw bad('http.port must be at most 65535');
   if (c.index.url !== 'sqlite' && !/^postgres(ql)?:\/\//.test(c.index.url)) throw bad('index.url must be "sqlite" or a postgres:// URL');
   if ((c.http.tlsCert === null) !== (c.http.tlsKey === null)) throw bad('http.tlsCert and http.tlsKey go together');
+  if ((c.dimse.tlsCert === null) !== (c.dimse.tlsKey === null)) throw bad('dimse.tlsCert and dimse.tlsKey go together');
+  for (const k of ['port', 'tlsPort'] as const) if ((c.dimse[k] ?? 0) > 65535) throw bad(`dimse.${k} must be at most 65535`);
+  if (c.dimse.maxPduLength < 4096 || c.dimse.maxPduLength > 16 * 1024 * 1024) throw bad('dimse.maxPduLength must be between 4096 and 16 MiB');
   return deepFreeze(c);
 }
 

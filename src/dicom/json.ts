@@ -106,3 +106,61 @@ export function jsonString(ds: JsonDataSet, tagKey: string): string {
   if (typeof v === 'object') return (v as Record<string, string>).Alphabetic ?? '';
   return String(v);
 }
+
+/**
+ * DICOM JSON back to a data set, for answers Rampart builds from the index (C-FIND responses).
+ * Text is written as UTF-8, so the caller sets Specific Character Set to ISO_IR 192.
+ * BulkDataURI and InlineBinary values are not carried (a query answer has none).
+ */
+export function jsonToDataset(json: JsonDataSet): DataSet {
+  const ds = new DataSet(true, ['ISO_IR 192']);
+  for (const [key, attr] of Object.entries(json)) {
+    const tag = parseInt(key, 16) >>> 0;
+    const vr = attr.vr;
+    const values = attr.Value ?? [];
+    if (vr === 'SQ') {
+      ds.set({ tag, vr, length: 0, valueOffset: 0, items: (values as JsonDataSet[]).map(jsonToDataset) });
+      continue;
+    }
+    let value: Buffer;
+    switch (vr) {
+      case 'US': case 'SS': case 'UL': case 'SL': case 'FL': case 'FD': {
+        const size = vr === 'US' || vr === 'SS' ? 2 : vr === 'FD' ? 8 : 4;
+        value = Buffer.alloc(size * values.length);
+        values.forEach((v, i) => {
+          const n = Number(v);
+          if (vr === 'US') value.writeUInt16LE(n & 0xffff, i * 2);
+          else if (vr === 'SS') value.writeInt16LE(n, i * 2);
+          else if (vr === 'UL') value.writeUInt32LE(n >>> 0, i * 4);
+          else if (vr === 'SL') value.writeInt32LE(n | 0, i * 4);
+          else if (vr === 'FL') value.writeFloatLE(n, i * 4);
+          else value.writeDoubleLE(n, i * 8);
+        });
+        break;
+      }
+      case 'AT': {
+        value = Buffer.alloc(4 * values.length);
+        values.forEach((v, i) => { const t = parseInt(String(v), 16); value.writeUInt16LE(t >>> 16, i * 4); value.writeUInt16LE(t & 0xffff, i * 4 + 2); });
+        break;
+      }
+      case 'PN': {
+        const s = values.map((v) => {
+          if (v == null) return '';
+          const p = v as Record<string, string>;
+          return [p.Alphabetic ?? '', p.Ideographic ?? '', p.Phonetic ?? ''].join('=').replace(/=+$/, '');
+        }).join('\\');
+        value = padText(Buffer.from(s, 'utf8'), vr);
+        break;
+      }
+      default:
+        if (isBulkVR(vr)) continue;
+        value = padText(Buffer.from(values.map((v) => (v == null ? '' : String(v))).join('\\'), vr === 'UI' ? 'latin1' : 'utf8'), vr);
+    }
+    ds.set({ tag, vr, length: value.length, valueOffset: 0, value });
+  }
+  return ds;
+}
+
+function padText(b: Buffer, vr: VR): Buffer {
+  return b.length & 1 ? Buffer.concat([b, Buffer.of(vr === 'UI' ? 0 : 0x20)]) : b;
+}

@@ -50,7 +50,20 @@ export class Authenticator {
     throw unauthenticated();
   }
 
-  private async bearer(secret: string, ip: string, door: HttpDoor): Promise<Principal> {
+  /**
+   * DIMSE User Identity Negotiation (PS3.7 D.3.3.7): type 2 (username and passcode) is checked
+   * like a password login, type 5 (JWT) carries a Rampart API token. Other types are refused.
+   */
+  async authenticateIdentity(type: number, primary: string, secondary: string, ip: string): Promise<Principal> {
+    if (type === 2) {
+      const b64 = Buffer.from(`${primary}:${secondary}`, 'utf8').toString('base64');
+      return this.basic(`Basic ${b64}`, b64, ip, 'dimse');
+    }
+    if (type === 5) return this.bearer(primary.trim(), ip, 'dimse');
+    throw unauthenticated();
+  }
+
+  private async bearer(secret: string, ip: string, door: Door): Promise<Principal> {
     if (!looksLikeToken(secret)) throw unauthenticated();
     const token = await this.accounts.getTokenByHash(hashToken(secret));
     const now = this.clock();
@@ -69,7 +82,7 @@ export class Authenticator {
     await this.accounts.touchToken(token.id, now.toISOString());
   }
 
-  private async basic(header: string, credentials: string, ip: string, door: HttpDoor): Promise<Principal> {
+  private async basic(header: string, credentials: string, ip: string, door: Door): Promise<Principal> {
     const key = createHash('sha256').update(header, 'utf8').digest('hex');
     const user = (await this.fromCache(key)) ?? (await this.verifyOnce(key, credentials));
     if (!user) throw unauthenticated();

@@ -7,7 +7,8 @@ export type Door = 'dicomweb' | 'dimse' | 'cli' | 'api' | 'web';
 export const ALL_SCOPES: readonly TokenScope[] = ['read', 'write', 'admin'];
 
 export interface Principal {
-  kind: 'user' | 'token' | 'system';
+  /** 'peer': a DICOM peer known by its registered AE title, without a user identity. */
+  kind: 'user' | 'token' | 'system' | 'peer';
   userId: string | null;
   username: string;
   role: Role;

@@ -4,7 +4,8 @@ import type { Principal } from '../security/principal.js';
 
 export type AuditAction =
   | 'store' | 'query' | 'retrieve' | 'metadata' | 'delete' | 'login' | 'token-create' | 'token-revoke'
-  | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import';
+  | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import'
+  | 'association' | 'peer-add' | 'peer-remove';
 
 export interface AuditEvent {
   action: AuditAction;

@@ -34,6 +34,14 @@ export interface IngestLimits {
 }
 export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxInstanceBytes: 4 * 1024 ** 3, headBytes: 256 * 1024, maxHeaderBytes: 64 * 1024 ** 2 };
 
+export interface IngestOptions {
+  /** STOW-RS to /studies/{study}: the instance must belong to it. */
+  expectStudyUid?: string;
+  /** C-STORE: the data set must carry the UIDs its command names. */
+  expectSopInstanceUid?: string;
+  expectSopClassUid?: string;
+}
+
 export interface InstanceIds { sopClassUid: string; sopInstanceUid: string; studyUid: string; seriesUid: string }
 
 export interface Prepared {
@@ -71,7 +79,7 @@ export class IngestService {
    * Streams one object into staging and validates it. Never throws for bad data: the failure
    * is returned with a reason. Throws only when the caller's principal may not store at all.
    */
-  async prepare(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: { expectStudyUid?: string } = {}): Promise<Prepared | Failed> {
+  async prepare(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: IngestOptions = {}): Promise<Prepared | Failed> {
     authorize(principal, 'store', opts.expectStudyUid ? { studyInstanceUid: opts.expectStudyUid } : undefined);
     const staged = await this.deps.blobs.stage();
     try {
@@ -124,7 +132,7 @@ export class IngestService {
     }
   }
 
-  private validate(p: Part10, opts: { expectStudyUid?: string }, size: number, sha256: string):
+  private validate(p: Part10, opts: IngestOptions, size: number, sha256: string):
     { ok: true; ids: InstanceIds; entry: Prepared['entry'] } | Failed {
     const ds = p.dataset;
     const ids: Partial<InstanceIds> = {
@@ -144,6 +152,12 @@ export class IngestService {
     // Real files sometimes carry a file meta SOP Instance/Class UID that differs from the data
     // set's (pydicom's rtdose.dcm, chrJapMulti.dcm). The data set is authoritative; the stored
     // bytes stay as received, so nothing is lost by accepting them.
+    if (opts.expectSopInstanceUid !== undefined && opts.expectSopInstanceUid !== full.sopInstanceUid) {
+      return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, 'SOP Instance UID of the data set differs from the one in the command');
+    }
+    if (opts.expectSopClassUid !== undefined && opts.expectSopClassUid !== full.sopClassUid) {
+      return fail(safeIds, FailureReason.DataSetDoesNotMatchSOPClass, 'SOP Class UID of the data set differs from the one in the command');
+    }
     if (opts.expectStudyUid && opts.expectStudyUid !== full.studyUid) {
       return fail(safeIds, FailureReason.StudyInstanceUIDMismatch, 'instance belongs to another study than the one in the request');
     }
@@ -222,7 +236,7 @@ export class IngestService {
   }
 
   /** prepare + commit of one object. */
-  async ingest(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: { expectStudyUid?: string } = {}): Promise<StoreOutcome> {
+  async ingest(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: IngestOptions = {}): Promise<StoreOutcome> {
     const p = await this.prepare(principal, source, opts);
     if (!p.ok) {
       await this.deps.audit.record({ action: 'store', outcome: 'failure', principal, reason: p.reason.toString(16) });

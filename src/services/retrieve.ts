@@ -1,7 +1,7 @@
 // The retrieve use case shared by WADO-RS, WADO-URI, C-MOVE and C-GET: resolve a scope to
 // stored instances the principal may read, audit the access, and hand out their bytes.
 import type { Readable } from 'node:stream';
-import { badRequest, notFound } from '../errors.js';
+import { RampartError, badRequest, notFound } from '../errors.js';
 import { decodeFramesToNative, getFrames } from '../dicom/frames.js';
 import { parsePart10 } from '../dicom/reader.js';
 import { Tags, parseTagHex } from '../dicom/tag.js';
@@ -9,7 +9,7 @@ import { canTranscode, transcodePart10 } from '../dicom/transcode.js';
 import { isPlausibleUid } from '../dicom/uid.js';
 import { swapSize } from '../dicom/vr.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
-import type { IndexStore, RetrieveScope, StoredInstance } from '../store/index/index-store.js';
+import type { Condition, IndexStore, RetrieveScope, StoredInstance } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AuditSink } from './audit-port.js';
@@ -35,6 +35,31 @@ export class RetrieveService {
       throw notFound();
     }
     await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    return list;
+  }
+
+  /**
+   * The instances a C-MOVE/C-GET identifier names (PS3.4 C.4.2.2.1: unique keys at and above the
+   * retrieve level, UID lists allowed), after the access check. Bounded by `max`.
+   */
+  async resolveKeys(principal: Principal, keys: { PatientID?: string; StudyInstanceUID?: string[]; SeriesInstanceUID?: string[]; SOPInstanceUID?: string[] }, max: number): Promise<StoredInstance[]> {
+    const conditions: Condition[] = [];
+    const uidList = (column: 'StudyInstanceUID' | 'SeriesInstanceUID' | 'SOPInstanceUID', v: string[] | undefined) => {
+      if (!v || v.length === 0) return;
+      for (const u of v) if (!isPlausibleUid(u)) throw badRequest(`${column}: not a valid UID`);
+      conditions.push({ column, match: v.length === 1 ? { kind: 'single', value: v[0]! } : { kind: 'list', values: v } });
+    };
+    if (keys.PatientID) conditions.push({ column: 'PatientID', match: { kind: 'single', value: keys.PatientID } });
+    uidList('StudyInstanceUID', keys.StudyInstanceUID);
+    uidList('SeriesInstanceUID', keys.SeriesInstanceUID);
+    uidList('SOPInstanceUID', keys.SOPInstanceUID);
+    if (conditions.length === 0) throw badRequest('no unique key to retrieve by');
+    const rows = await this.deps.index.query({ level: 'IMAGE', conditions, limit: max + 1, offset: 0 });
+    if (rows.length > max) throw new RampartError('too-large', `more than ${max} instances in one retrieve`);
+    const list = rows.map((r) => r.instance!).filter(Boolean);
+    const studies = [...new Set(list.map((i) => i.StudyInstanceUID))];
+    for (const st of studies) authorize(principal, 'download', { studyInstanceUid: st });
+    await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies, instances: list.length });
     return list;
   }
 

@@ -1,15 +1,12 @@
 // The HTTP door: authentication on every route but the liveness check, then the DICOMweb
 // routes under their prefix. Listening beyond loopback requires TLS.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Node } from '../app.js';
 import { isLoopback } from '../config/schema.js';
 import { RampartError, notFound } from '../errors.js';
+import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
@@ -67,17 +64,6 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
 function safeHost(host: string | undefined, fallbackHost: string, port: number): string {
   if (host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host)) return host;
   return `${fallbackHost.includes(':') ? `[${fallbackHost}]` : fallbackHost}:${port}`;
-}
-
-/** The node's own certificate, made on first start when the operator gave none. */
-export async function ensureCertificate(dataDir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dataDir, 'tls', 'node-cert.pem'), key = join(dataDir, 'tls', 'node-key.pem');
-  if (!existsSync(cert) || !existsSync(key)) {
-    await import('node:fs/promises').then((fs) => fs.mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 }));
-    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '825', '-subj', '/CN=rampart', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
-  }
-  return { cert, key };
 }
 
 export async function startHttp(node: Node, log: (m: string) => void): Promise<HttpDoor> {

@@ -7,6 +7,8 @@ import { loadConfig } from '../../src/config/schema.js';
 import { createToken } from '../../src/security/authenticate.js';
 import type { TokenScope } from '../../src/store/index/account-store.js';
 import { startHttp } from '../../src/web/server.js';
+import { startDimse } from '../../src/dimse-door.js';
+import type { DimseListener } from '../../src/net/listener.js';
 
 export interface TestNode {
   node: Node;
@@ -14,21 +16,25 @@ export interface TestNode {
   url: string; // http://127.0.0.1:PORT
   dicomweb: string; // url + /dicom-web
   adminPassword: string;
+  /** DIMSE ports when started with dimse: true. */
+  dimse?: DimseListener;
   token(scopes?: TokenScope[], user?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startTestNode(overrides: Record<string, unknown> = {}): Promise<TestNode> {
+export async function startTestNode(overrides: Record<string, unknown> = {}, opts: { dimse?: boolean } = {}): Promise<TestNode> {
   const dataDir = await mkdtemp(join(tmpdir(), 'rampart-test-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, 'http.port': 0, ...overrides } });
+  const config = loadConfig({ env: {}, overrides: { dataDir, 'http.port': 0, 'dimse.port': 0, 'dimse.tlsPort': 0, ...overrides } });
   const node = await openNode(config);
   const file = await ensureInitialAdmin(node);
   const adminPassword = (await readFile(file!, 'utf8')).trim();
   const http = await startHttp(node, () => undefined);
+  const dimse = opts.dimse ? await startDimse(node, () => undefined) : undefined;
   return {
-    node, dataDir, url: http.url, dicomweb: http.url + config.dicomweb.prefix, adminPassword,
+    node, dataDir, url: http.url, dicomweb: http.url + config.dicomweb.prefix, adminPassword, dimse,
     token: async (scopes = ['read', 'write', 'admin'], user = 'admin') => (await createToken(node.index, user, scopes, 3_600_000)).secret,
     async stop() {
+      await dimse?.close();
       await http.close();
       await node.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -100,7 +100,8 @@ export class FsBlobStore implements BlobStore {
     const hex2 = /^[0-9a-f]{2}$/;
     for (const a of (await readdir(this.root)).filter((d) => hex2.test(d)).sort()) {
       for (const b of (await readdir(join(this.root, a))).filter((d) => hex2.test(d)).sort()) {
-        for (const k of (await readdir(join(this.root, a, b))).sort()) if (isBlobKey(k)) yield k;
+        // Only keys in their own folder: a stray file elsewhere is not a blob this store made.
+        for (const k of (await readdir(join(this.root, a, b))).sort()) if (isBlobKey(k) && k.startsWith(a + b)) yield k;
       }
     }
   }

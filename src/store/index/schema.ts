@@ -103,7 +103,20 @@ export interface DB {
   instances: InstanceTable;
   users: UserTable;
   tokens: TokenTable;
+  peers: PeerTable;
   schema_version: SchemaVersionTable;
+}
+
+export interface PeerTable {
+  ae_title: string;
+  host: string;
+  port: number;
+  /** Comma-separated services: echo,store,find,move,get. */
+  allow: string;
+  tls: number; // 0/1
+  cert_fingerprint: string | null;
+  require_identity: number; // 0/1
+  created_at: string;
 }
 
 /** Sorts after every real number (IS values fit in 32 bits). */
@@ -204,6 +217,17 @@ export async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
       .addColumn('expires_at', text)
       .addColumn('revoked_at', text)
       .addColumn('last_used_at', text)
+      .execute();
+
+    await trx.schema.createTable('peers').ifNotExists()
+      .addColumn('ae_title', text, (c) => c.primaryKey())
+      .addColumn('host', text, (c) => c.notNull())
+      .addColumn('port', 'integer', (c) => c.notNull())
+      .addColumn('allow', text, (c) => c.notNull())
+      .addColumn('tls', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('cert_fingerprint', text)
+      .addColumn('require_identity', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', text, (c) => c.notNull())
       .execute();
 
     const indexes: [string, keyof DB, string[]][] = [
