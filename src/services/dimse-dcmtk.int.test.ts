@@ -1,11 +1,14 @@
 // The DIMSE door against DCMTK's real tools: echoscu, storescu, findscu, movescu (with storescp
 // as destination) and getscu; plain TCP, DICOM TLS and user identity; and the refusals.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetToJson } from '../dicom/json.js';
 import { parsePart10 } from '../dicom/reader.js';
+import { certificateFingerprint } from '../security/crypto/node-cert.js';
 import { dcmtk, freePort, startStorescp } from '../../test/support/dcmtk.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { PYDICOM_DATA, startTestNode, type TestNode } from '../../test/support/node.js';
@@ -163,6 +166,22 @@ describe('DICOM TLS and user identity', () => {
   it('refuses a TLS-only peer over plain TCP', async () => {
     const r = await dcmtk('echoscu', ['-v', ...base('TLSONLY'), host, String(port)]);
     expect(r.out).toMatch(/Association Rejected/);
+  });
+
+  it('accepts the pinned client certificate of a peer and refuses another one', async () => {
+    const mk = async (name: string) => {
+      const key = join(work, `${name}-key.pem`), cert = join(work, `${name}-cert.pem`);
+      await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`]);
+      return { key, cert };
+    };
+    const good = await mk('pinned'), other = await mk('other');
+    await t.node.peers.addPeer({ aeTitle: 'PINNED', host, port: 1, allow: ['echo'], tls: true, certFingerprint: await certificateFingerprint(good.cert), requireIdentity: false, createdAt: new Date().toISOString() });
+    const ok = await dcmtk('echoscu', ['-v', '+tls', good.key, good.cert, '+cf', join(t.dataDir, 'tls', 'node-cert.pem'), ...base('PINNED'), host, String(tlsPort)]);
+    expect(ok.out).toMatch(/Received Echo Response \(Success\)/);
+    const bad = await dcmtk('echoscu', ['-v', '+tls', other.key, other.cert, '+cf', join(t.dataDir, 'tls', 'node-cert.pem'), ...base('PINNED'), host, String(tlsPort)]);
+    expect(bad.out).toMatch(/Association Rejected/);
+    const none = await dcmtk('echoscu', ['-v', '+tla', '+cf', join(t.dataDir, 'tls', 'node-cert.pem'), ...base('PINNED'), host, String(tlsPort)]);
+    expect(none.out).toMatch(/Association Rejected/);
   });
 
   it('does not fall back to plain DICOM on the TLS port', async () => {
