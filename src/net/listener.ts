@@ -7,7 +7,7 @@ import { createServer as createTls, type TLSSocket, type TlsOptions } from 'node
 import { Association, DEFAULT_ASSOCIATION_LIMITS, type AssociationLimits } from './association.js';
 import type { DimseHandlers } from './handlers.js';
 import { negotiate, type Service } from './negotiate.js';
-import { PduType, RejectReason, type AssociateRj } from './pdu/types.js';
+import { DICOM_APPLICATION_CONTEXT, PduType, RejectReason, type AssociateRj } from './pdu/types.js';
 import { DEFAULT_SCP_LIMITS, ScpSession, type ScpLimits } from './scp.js';
 import type { ScuConnector } from './scu.js';
 
@@ -55,6 +55,8 @@ export async function listen<S>(handlers: DimseHandlers<S>, scu: ScuConnector, o
     const assoc: Association = new Association(socket, 'acceptor', {
       onAssociateRequest: async (rq) => {
         if (overTotal || overPeer) return { reject: rj(2, 3, RejectReason.LocalLimitExceeded) };
+        // DICOM has one application context (PS3.7 A.2.1); any other is refused (PS3.8 Table 9-21, reason 2).
+        if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) return { reject: rj(1, 1, RejectReason.ApplicationContextNotSupported) };
         let cert: string | undefined;
         if (tls) {
           const c = (socket as TLSSocket).getPeerCertificate?.();
