@@ -176,6 +176,12 @@ export class Association {
         this.enter(action);
         return;
       case 'AR-2': // A-RELEASE-RQ received: answer when our work is done
+        if (this.incoming) {
+          // A message still arriving can never be completed: the requestor may send no P-DATA after
+          // its A-RELEASE-RQ, so its handler would wait in Sta8 for ever, where no timer runs.
+          this.abortProvider(AbortReason.UnexpectedPdu, 'A-RELEASE-RQ in the middle of a message');
+          return;
+        }
         this.enter(action);
         void (this.user.onReleaseRequest?.() ?? Promise.resolve()).then(() => this.dispatch('Evt14'), () => this.dispatch('Evt14'));
         return;
