@@ -97,7 +97,7 @@ try {
     const bigFile = join(bigDir, `big-${o.bigMb}mb.dcm`);
     try { statSync(bigFile); } catch {
       log(`generating ${bigFile} ...`);
-      const g = spawnSync('/usr/bin/python3', [join(REPO, 'bench', 'gen-corpus.py'), '--profile', 'big', '--mb', String(o.bigMb), '--out', bigDir], { stdio: 'inherit' });
+      const g = spawnSync('/usr/bin/python3', [join(REPO, 'bench', 'gen-corpus.py'), '--profile', 'big', '--mb', String(o.bigMb), '--out', bigDir], { stdio: ['ignore', 2, 2] });
       if (g.status !== 0) throw new Error('could not generate the big instance');
     }
     const size = statSync(bigFile).size;

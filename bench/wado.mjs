@@ -1,17 +1,20 @@
 // WADO-RS retrieve, Rampart vs Orthanc in the same run: whole-study multipart retrieve of the
 // largest CT study (with and without transfer-syntax=*), study /metadata, one instance.
 //
-//   node bench/wado.mjs [--corpus /tmp/rampart-bench/ct] [--rounds 10] [--n 50] [--servers rampart,orthanc]
+//   node bench/wado.mjs [--corpus /tmp/rampart-bench/ct] [--rounds 10] [--n 50] [--servers rampart,orthanc] [--cpu-prof]
 //
 // Both servers start empty and receive the whole CT corpus by STOW-RS first. The rounds
-// alternate between the servers. MB = 10^6 bytes of multipart body.
+// interleave servers and variants. MB = 10^6 bytes of multipart body.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderSummary, summarize } from './cpuprof-top.mjs';
 import {
   WORK, args, ensureCorpus, enterLoopbackNamespace, fmt, get, log, loadavg, loadCorpus, machine, MB, median, memOf, MiB,
   p95, startOrthanc, startRampart, stow, table,
 } from './lib.mjs';
 
-const o = args({ corpus: join(WORK, 'ct'), rounds: 10, n: 50, servers: 'rampart,orthanc', keep: false });
+const o = args({ corpus: join(WORK, 'ct'), rounds: 10, n: 50, servers: 'rampart,orthanc', keep: false, cpuProf: false });
+const profDir = join(WORK, `cpuprof-wado-${Date.now()}`);
 const names = o.servers.split(',').filter(Boolean);
 if (names.includes('orthanc')) await enterLoopbackNamespace();
 ensureCorpus(o.corpus, ['--profile', 'ct', '--count', '600', '--seed', '7001']);
@@ -36,7 +39,7 @@ const res = {};
 try {
   let instancePath;
   for (const n of names) {
-    servers[n] = n === 'rampart' ? await startRampart({ keep: o.keep }) : await startOrthanc({ keep: o.keep });
+    servers[n] = n === 'rampart' ? await startRampart({ keep: o.keep, nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] }) : await startOrthanc({ keep: o.keep });
     const s = servers[n];
     for (const st of corpus.studies) {
       const r = await stow(s, st.files);
@@ -58,7 +61,11 @@ try {
       if (warm.status !== 200 || parts !== study.instances) throw new Error(`${n} ${label}: HTTP ${warm.status}, ${parts} parts (expected ${study.instances}), ${warm.headers['content-type']}`);
       res[n].study[label] = { ms: [], ttfb: [], bytes: warm.bytes, parts, ct: warm.headers['content-type'] };
     }
-    for (let r = 0; r < o.rounds; r++) {
+  }
+  // Rounds interleave variants and servers (order flipped every round) so that noise from
+  // the shared machine spreads over all cells alike.
+  for (let r = 0; r < o.rounds; r++) {
+    for (const [label, accept] of r % 2 ? [...variants].reverse() : variants) {
       for (const n of r % 2 ? [...names].reverse() : names) {
         const x = await get(servers[n], `/studies/${study.StudyInstanceUID}`, { accept, sink: 'count', timeoutMs: 300_000 });
         if (x.status !== 200) throw new Error(`${n}: HTTP ${x.status}`);
@@ -122,3 +129,14 @@ rows.push(['server VmHWM after (MiB)', ...names.map((n) => fmt(MiB(res[n].mem.hw
 print(table(['metric (median unless noted)', ...names], rows));
 print();
 print(`Response Content-Type: ${names.map((n) => `${n}: \`${res[n].study['transfer-syntax=*'].ct}\``).join('; ')}`);
+
+if (o.cpuProf) {
+  let files = [];
+  try { files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')); } catch { /* none */ }
+  for (const f of files) {
+    print();
+    print(`## Rampart CPU profile (load + retrieve: ${join(profDir, f)})`);
+    print();
+    print(renderSummary(summarize(JSON.parse(readFileSync(join(profDir, f), 'utf8')), 25), 'self time'));
+  }
+}
