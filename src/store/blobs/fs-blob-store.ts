@@ -49,8 +49,10 @@ export class FsBlobStore implements BlobStore {
   async commitMany(staged: StagedBlob[]): Promise<string[]> {
     const dirs = new Set<string>();
     const keys: string[] = [];
-    for (const s of staged) {
-      if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
+    for (const s of staged) if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
+    // Every file's fsync (already running since finish) must be done before any rename.
+    await Promise.all((staged as FsStagedBlob[]).map((s) => s.durable()));
+    for (const s of staged as FsStagedBlob[]) {
       const { key, dir } = await s.placeOnly();
       keys.push(key);
       dirs.add(dir);
@@ -141,6 +143,8 @@ async function readExactly(fh: FileHandle, offset: number, length: number): Prom
   return got === length ? buf : buf.subarray(0, got);
 }
 
+const WRITE_BATCH = 1024 * 1024;
+
 class FsStagedBlob implements StagedBlob {
   private hash = createHash('sha256');
   private size = 0;
@@ -151,23 +155,51 @@ class FsStagedBlob implements StagedBlob {
     this.fh = fh;
   }
 
+  /** Chunks waiting to be written: small network chunks are gathered into ~1 MiB writes. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** The fsync started by finish(), awaited before the blob is placed. */
+  private synced: Promise<void> | undefined;
+
   async write(chunk: Buffer): Promise<void> {
     if (this.state !== 'writing' || !this.fh) throw new RampartError('internal', 'write after finish');
     this.hash.update(chunk);
+    this.size += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0 || !this.fh) return;
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
     let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, this.pos);
+    while (off < buf.length) {
+      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, this.pos);
       off += bytesWritten;
       this.pos += bytesWritten;
     }
-    this.size += chunk.length;
   }
 
+  /**
+   * Writes what is left and starts the fsync; it runs while the caller reads the next upload,
+   * and commit waits for it, so nothing is placed before its bytes are durable.
+   */
   async finish(): Promise<{ size: number; sha256: string }> {
     if (this.state !== 'writing' || !this.fh) throw new RampartError('internal', 'finish twice');
-    await this.fh.sync();
+    await this.flush();
+    const fh = this.fh;
+    this.synced = fh.sync();
+    this.synced.catch(() => undefined); // observed in placeOnly()
     this.state = 'finished';
     return { size: this.size, sha256: this.hash.digest('hex') };
+  }
+
+  /** Resolves when the staged bytes are on disk. */
+  durable(): Promise<void> {
+    return this.synced ?? Promise.reject(new RampartError('internal', 'not finished'));
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -178,6 +210,7 @@ class FsStagedBlob implements StagedBlob {
   /** Renames into place without syncing the directory (commitMany does that once). */
   async placeOnly(): Promise<{ key: string; dir: string }> {
     if (this.state !== 'finished') throw new RampartError('internal', 'commit before finish');
+    await this.synced;
     await this.fh?.close();
     this.fh = undefined;
     const placed = await this.store.place(this.path);
@@ -193,6 +226,7 @@ class FsStagedBlob implements StagedBlob {
   async abort(): Promise<void> {
     if (this.state === 'committed' || this.state === 'aborted') return;
     this.state = 'aborted';
+    await this.synced?.catch(() => undefined);
     await this.fh?.close().catch(() => undefined);
     this.fh = undefined;
     await rm(this.path, { force: true });
