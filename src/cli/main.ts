@@ -1,5 +1,6 @@
 // The `rampart` command: one verb per file in this folder.
 import { isRampartError } from '../errors.js';
+import { dicom, usage as dicomUsage } from './dicom.js';
 import { fsck, usage as fsckUsage } from './fsck.js';
 import { importCmd, usage as importUsage } from './import.js';
 import { peer, usage as peerUsage } from './peer.js';
@@ -9,9 +10,9 @@ import { token, usage as tokenUsage } from './token.js';
 import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  serve, user, token, import: importCmd, fsck, peer,
+  serve, user, token, import: importCmd, fsck, peer, dicom,
 };
-const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage };
+const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage };
 
 const HELP = `usage: rampart <command> [options]
 
@@ -21,6 +22,7 @@ const HELP = `usage: rampart <command> [options]
   user      add, list or remove local users
   token     create, list or revoke API tokens
   peer      add, list or remove the DICOM peers allowed to connect
+  dicom     echo, store, find, move or get against any DICOM peer (SCU)
 
 Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --config FILE.`;
 
