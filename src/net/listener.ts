@@ -108,8 +108,11 @@ export async function listen<S>(handlers: DimseHandlers<S>, scu: ScuConnector, o
       servers.push(s);
     }
     if (opts.tlsPort !== undefined && opts.tls) {
-      const s = createTls({ ...opts.tls }, (sock) => accept(sock, true));
-      s.on('tlsClientError', () => undefined); // a failed handshake never reaches the DICOM layer
+      // ARTIM bounds the TLS handshake too (Node's default is 120 s).
+      const s = createTls({ handshakeTimeout: opts.association.artimMs, ...opts.tls }, (sock) => accept(sock, true));
+      // A failed handshake never reaches the DICOM layer. Node only reports a handshake timeout
+      // here and leaves the socket open, so it is closed here.
+      s.on('tlsClientError', (_e, sock) => sock.destroy());
       ports.tls = await bind(s, host, opts.tlsPort);
       servers.push(s);
     }
