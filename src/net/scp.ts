@@ -284,11 +284,10 @@ export class ScpSession<S> {
   private getSender(): StoreSender {
     return {
       send: async (op) => {
-        const ctx = this.assoc.ac!.contexts.find((c) => {
-          if (c.result !== 0) return false;
-          const rqc = this.assoc.rq!.contexts.find((r) => r.id === c.id)!;
-          return rqc.abstractSyntax === op.sopClassUid && (c.transferSyntax === op.transferSyntaxUid || op.canConvertTo(c.transferSyntax));
-        });
+        const candidates = this.assoc.ac!.contexts.filter((c) =>
+          c.result === 0 && this.assoc.rq!.contexts.find((r) => r.id === c.id)!.abstractSyntax === op.sopClassUid);
+        // As stored when the peer took that syntax; converted only when it took none that matches.
+        const ctx = candidates.find((c) => c.transferSyntax === op.transferSyntaxUid) ?? candidates.find((c) => op.canConvertTo(c.transferSyntax));
         const role = this.assoc.ac!.userInfo.roles.find((r) => r.sopClassUid === op.sopClassUid);
         if (!ctx || !role?.scpRole) return DimseStatus.SOPClassNotSupported;
         return storeOver(this.assoc, ctx.id, ctx.transferSyntax, op);
