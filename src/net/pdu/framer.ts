@@ -23,6 +23,7 @@ const FIXED_BODY_LENGTH = 4;
 
 /** Chunks consumed before the chunk list is compacted (keeps 1-byte-chunk streams linear). */
 const COMPACT_AFTER = 1024;
+const CONSUMED = Buffer.alloc(0);
 
 export class PduFramer {
   private readonly chunks: Buffer[] = [];
@@ -120,7 +121,9 @@ export class PduFramer {
     this.offset += count;
     if (this.offset < chunkLength) return;
     this.offset = 0;
-    this.first++;
+    // Drop the consumed chunk now: the slot stays until compaction, but the bytes must not (with
+    // 64 KiB socket reads, 1024 slots would hold 64 MiB per association).
+    this.chunks[this.first++] = CONSUMED;
     if (this.first === this.chunks.length) {
       this.chunks.length = 0;
       this.first = 0;
