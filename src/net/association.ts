@@ -541,6 +541,7 @@ export class Association {
   private finish(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeReason = reason; // what closedPromise() reports when asked after the end
     this.stopArtim();
     if (this.idle) clearTimeout(this.idle);
     this.state = 'Sta1';
