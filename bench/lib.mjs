@@ -32,7 +32,11 @@ export function args(defaults, argv = process.argv.slice(2)) {
     if (!m) throw new Error(`unexpected argument ${argv[i]}`);
     const key = m[1].replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (!(key in defaults)) throw new Error(`unknown option --${m[1]}; known: ${Object.keys(defaults).map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(' ')}`);
-    if (typeof defaults[key] === 'boolean') { out[key] = m[2] === undefined ? true : m[2] !== 'false'; continue; }
+    if (typeof defaults[key] === 'boolean') {
+      const v = m[2] ?? (argv[i + 1] === 'true' || argv[i + 1] === 'false' ? argv[++i] : undefined);
+      out[key] = v === undefined ? true : v !== 'false';
+      continue;
+    }
     const v = m[2] ?? argv[++i];
     if (v === undefined) throw new Error(`--${m[1]} needs a value`);
     out[key] = typeof defaults[key] === 'number' ? Number(v) : v;

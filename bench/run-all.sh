@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run-all.sh - build Rampart, generate the corpora (once) and run the three benchmarks,
+# run-all.sh - build Rampart, generate the corpora (once) and run the benchmarks (stow, the
+# durable-write probe, wado, qido),
 # writing what they print to bench/results/<date>.md. Loopback only; see bench/README.md.
 #
 #   bench/run-all.sh [--qido-orthanc] [--cpu-prof] [--quick] [--quiet-wait SECONDS]
@@ -73,11 +74,12 @@ OUT=$HERE/results/$(date +%F).md
   echo
 } > "$OUT"
 rc=0
-for step in stow wado qido; do
+for step in stow probe wado qido; do
   quiet
   echo "== $step" >&2
   case $step in
     stow) opts=(--corpus "$CT" "${STOW_OPTS[@]}") ;;
+    probe) step=fsync-probe opts=() ;;
     wado) opts=(--corpus "$CT" "${WADO_OPTS[@]}") ;;
     qido) opts=(--corpus "$IDX" "${QIDO_OPTS[@]}") ;;
   esac

@@ -21,7 +21,7 @@ import {
 import { renderSummary, summarize } from './cpuprof-top.mjs';
 import { readFileSync, statSync } from 'node:fs';
 
-const o = args({ corpus: join(WORK, 'ct'), rounds: 3, servers: 'rampart,orthanc', bigMb: 512, bigServers: 'rampart,orthanc', cpuProf: false, keep: false });
+const o = args({ corpus: join(WORK, 'ct'), rounds: 3, servers: 'rampart,orthanc', bigMb: 512, bigServers: 'rampart,orthanc', cpuProf: false, keep: false, sink: true });
 const names = o.servers.split(',').filter(Boolean);
 if (names.includes('orthanc') || o.bigServers.includes('orthanc')) await enterLoopbackNamespace();
 
@@ -75,6 +75,7 @@ try {
     }
   }
   const mem = Object.fromEntries(names.map((n) => [n, memOf(servers[n].pid)]));
+  if (o.sink) per.sink = await sinkCeiling();
 
   print();
   const rows = names.map((n) => {
@@ -83,6 +84,7 @@ try {
     return [n, median(p.rounds.map((x) => x.instPerS)), `${fmt(median(p.rounds.map((x) => x.mbPerS)))} [${p.rounds.map((x) => fmt(x.mbPerS)).join(', ')}]`,
       median(p.reqMs), p95(p.reqMs), `${fmt(p.cpu)} s (${fmt((1000 * p.cpu) / Math.max(1, inst))} ms/inst)`, fmt(MiB(mem[n].hwm), 0) + ' MiB', p.failures];
   });
+  if (per.sink) rows.push([`(null server: the client's ceiling)`, per.sink.instPerS, fmt(per.sink.mbPerS), '', '', '', '', '']);
   print(table(['server', 'inst/s (median of rounds)', 'MB/s (median [each round])', 'POST ms median', 'POST ms p95', 'server CPU', 'peak RSS (VmHWM)', 'failed POSTs'], rows));
   if (per.rampart && per.orthanc) {
     const ratio = median(per.rampart.rounds.map((x) => x.instPerS)) / median(per.orthanc.rounds.map((x) => x.instPerS));
@@ -92,6 +94,7 @@ try {
   }
 
   // ------------------------------------------------------------------------ memory flat
+
   if (o.bigMb > 0) {
     const bigDir = join(WORK, 'big');
     const bigFile = join(bigDir, `big-${o.bigMb}mb.dcm`);
@@ -139,4 +142,23 @@ if (o.cpuProf && servers.rampart) {
     print();
     print(renderSummary(summarize(JSON.parse(readFileSync(join(profDir, f), 'utf8')), 25), 'self time'));
   }
+}
+
+/** The same POSTs into a Node server that only drains the body: what this client can send here. */
+async function sinkCeiling() {
+  const { spawn } = await import('node:child_process');
+  const { freePort, sleep, request } = await import('./lib.mjs');
+  const port = await freePort();
+  const code = `require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, {'content-type': 'application/dicom+json'}); s.end('{}'); }); }).listen(${port}, '127.0.0.1'); setTimeout(() => process.exit(0), 600000);`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50; i++) { try { await request('GET', `http://127.0.0.1:${port}/`, { agent: false, timeoutMs: 1000 }); break; } catch { await sleep(100); } }
+    const sink = { base: `http://127.0.0.1:${port}`, headers: {} };
+    const t0 = process.hrtime.bigint();
+    let inst = 0, bytes = 0;
+    for (const st of corpus.studies) { const r = await stow(sink, st.files); inst += st.files.length; bytes += r.bytes; }
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    log(`  null server: ${inst} inst in ${fmt(wall)} s`);
+    return { instPerS: inst / wall, mbPerS: MB(bytes) / wall };
+  } finally { child.kill(); }
 }
