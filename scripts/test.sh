@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests talk to: DCMTK (real DIMSE peer and dcmdump), pydicom and numpy
 # (sample files and an independent reader), PostgreSQL (the index contract on a real server),
-# openssl (the node's self-signed certificate).
+# openssl (the node's self-signed certificate), nmap (its DICOM scripts probe the DIMSE port).
 need=()
 command -v dcmdump >/dev/null || need+=(dcmtk)
 [ -d /usr/lib/python3/dist-packages/pydicom ] || need+=(python3-pydicom)
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
+command -v nmap >/dev/null || need+=(nmap)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"
