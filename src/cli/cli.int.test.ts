@@ -1,55 +1,25 @@
 // The `rampart` command as an operator runs it: the compiled bin/rampart.js in a child process
 // with --data on a temporary folder, talking to the node it serves over loopback only.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, buildOnce } from '../../test/support/build.js';
 import { parsePart10 } from '../dicom/reader.js';
 import { Tags } from '../dicom/tag.js';
 import { hashToken } from '../security/tokens.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { PYDICOM_DATA, multipartBody, splitMultipart } from '../../test/support/node.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SAMPLES = `${PYDICOM_DATA}/test_files`;
 
 // ---- running the command ------------------------------------------------------------------
 
-/**
- * `npm run build` once per vitest run, whichever test file asks first: the files that start
- * bin/rampart.js run in parallel workers, and a second tsc rewriting dist/ under a starting
- * child would hand it half-written modules.
- */
-async function buildOnce(): Promise<void> {
-  // The vitest run: the parent of a forked worker (pool 'forks'), else this process itself.
-  const run = process.send ? process.ppid : process.pid;
-  const started = readFileSync(`/proc/${run}/stat`, 'utf8').split(') ').pop()!.split(' ')[19]; // field 22: start time
-  const stamp = join(tmpdir(), `rampart-build-${run}-${started}.done`);
-  const lock = stamp + '.lock';
-  for (;;) {
-    if (existsSync(stamp)) return;
-    try { mkdirSync(lock); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
-  }
-  try {
-    if (!existsSync(stamp)) {
-      try {
-        execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'pipe', encoding: 'utf8' });
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string };
-        throw new Error(`npm run build failed:\n${x.stdout ?? ''}${x.stderr ?? ''}`);
-      }
-      writeFileSync(stamp, '');
-    }
-  } finally {
-    rmdirSync(lock);
-  }
-}
 
 /**
  * The environment without the RAMPART_* settings of whoever runs the tests, and without the

@@ -1,4 +1,6 @@
 // What every command shares: --data/--config handling, output helpers, reading secrets from stdin.
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config/schema.js';
 
@@ -51,4 +53,14 @@ export function parseDuration(s: string): number {
   const m = /^(\d{1,6})([smhd])$/.exec(s);
   if (!m) throw new Error(`duration "${s}" must look like 15m, 8h or 30d`);
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** Files under the paths an operator named, recursively, in name order; links are not followed out of the tree. */
+export async function* walkFiles(path: string, depth = 0): AsyncIterable<string> {
+  if (depth > 64) return;
+  const st = await lstat(path);
+  if (st.isSymbolicLink()) return; // never follow links out of the tree the operator named
+  if (st.isDirectory()) {
+    for (const name of (await readdir(path)).sort()) yield* walkFiles(join(path, name), depth + 1);
+  } else if (st.isFile()) yield path;
 }

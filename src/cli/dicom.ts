@@ -2,7 +2,7 @@
 // pull studies out of an old archive into this node. A thin wrapper over net/scu-ops.ts: flags,
 // files and output here; the DICOM there.
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ConnectionOptions } from 'node:tls';
@@ -21,7 +21,7 @@ import {
 } from '../net/scu-ops.js';
 import { systemPrincipal } from '../security/principal.js';
 import { FailureReason } from '../services/ingest.js';
-import { configFrom, parse, readSecret, type Io } from './common.js';
+import { configFrom, parse, readSecret, walkFiles, type Io } from './common.js';
 
 export const usage = `rampart dicom echo  --host H --port P [connection options]
 rampart dicom store FILE|DIR... --host H --port P [--verbose]
@@ -122,14 +122,6 @@ async function echoCmd(t: ScuTarget, v: Values, io: Io): Promise<number> {
 
 // ----- store -----
 
-async function* walk(path: string, depth = 0): AsyncIterable<string> {
-  if (depth > 64) return;
-  const st = await lstat(path);
-  if (st.isSymbolicLink()) return; // never follow links out of the tree the operator named
-  if (st.isDirectory()) {
-    for (const name of (await readdir(path)).sort()) yield* walk(join(path, name), depth + 1);
-  } else if (st.isFile()) yield path;
-}
 
 async function headOf(file: string): Promise<Awaited<ReturnType<typeof readPart10Head>>> {
   const fh: FileHandle = await open(file, 'r');
@@ -151,7 +143,7 @@ async function storeCmd(t: ScuTarget, v: Values, paths: string[], io: Io): Promi
   const skipped: { file: string; reason: string }[] = [];
   for (const root of paths) {
     try {
-      for await (const file of walk(root)) {
+      for await (const file of walkFiles(root)) {
         try {
           const h = await headOf(file);
           if (!isStorageSopClass(h.sopClassUid)) { skipped.push({ file, reason: `SOP class ${h.sopClassUid.slice(0, 64)} is not a storage class (a DICOMDIR?)` }); continue; }

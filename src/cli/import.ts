@@ -1,23 +1,13 @@
 // `rampart import PATH...`: ingests files and folders (recursively) through the same ingest
 // service as STOW-RS, with a progress bar on a terminal, a summary, and exit 1 if anything was rejected.
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { openNode } from '../app.js';
 import { systemPrincipal } from '../security/principal.js';
 import type { Prepared } from '../services/ingest.js';
-import { configFrom, parse, type Io } from './common.js';
+import { configFrom, parse, walkFiles, type Io } from './common.js';
 
 export const usage = 'rampart import PATH... [--data DIR] [--json]';
 
-async function* walk(path: string, depth = 0): AsyncIterable<string> {
-  if (depth > 64) return;
-  const st = await lstat(path);
-  if (st.isSymbolicLink()) return; // never follow links out of the tree the operator named
-  if (st.isDirectory()) {
-    for (const name of (await readdir(path)).sort()) yield* walk(join(path, name), depth + 1);
-  } else if (st.isFile()) yield path;
-}
 
 export async function importCmd(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {});
@@ -45,7 +35,7 @@ export async function importCmd(args: string[], io: Io): Promise<number> {
   try {
     for (const root of positionals) {
       try {
-        for await (const file of walk(root)) {
+        for await (const file of walkFiles(root)) {
           seen++;
           const p = await node.ingest.prepare(principal, createReadStream(file, { highWaterMark: 1 << 20 }));
           if (p.ok) {

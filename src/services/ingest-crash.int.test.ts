@@ -1,49 +1,18 @@
 // Storage that loses nothing: a node killed with SIGKILL in the middle of a STOW-RS upload
 // leaves every instance whole or absent, keeps everything it acknowledged, and cleans up its
 // staging folder on the next start (or through `rampart fsck --repair`).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, buildOnce } from '../../test/support/build.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { multipartBody, splitMultipart } from '../../test/support/node.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * `npm run build` once per vitest run, whichever test file asks first: the files that start
- * bin/rampart.js run in parallel workers, and a second tsc rewriting dist/ under a starting
- * child would hand it half-written modules.
- */
-async function buildOnce(): Promise<void> {
-  // The vitest run: the parent of a forked worker (pool 'forks'), else this process itself.
-  const run = process.send ? process.ppid : process.pid;
-  const started = readFileSync(`/proc/${run}/stat`, 'utf8').split(') ').pop()!.split(' ')[19]; // field 22: start time
-  const stamp = join(tmpdir(), `rampart-build-${run}-${started}.done`);
-  const lock = stamp + '.lock';
-  for (;;) {
-    if (existsSync(stamp)) return;
-    try { mkdirSync(lock); break; } catch { await sleep(250); }
-  }
-  try {
-    if (!existsSync(stamp)) {
-      try {
-        execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'pipe', encoding: 'utf8' });
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string };
-        throw new Error(`npm run build failed:\n${x.stdout ?? ''}${x.stderr ?? ''}`);
-      }
-      writeFileSync(stamp, '');
-    }
-  } finally {
-    rmdirSync(lock);
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**

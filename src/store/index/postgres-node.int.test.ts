@@ -1,48 +1,17 @@
 // The whole node on PostgreSQL: STOW-RS, QIDO-RS (person names with non-ASCII letters),
 // WADO-RS and DELETE through an in-process node, then `rampart serve --index postgres://...`
 // as a process answering from the same database.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, buildOnce } from '../../../test/support/build.js';
 import { makeInstance } from '../../../test/support/make-dicom.js';
 import { multipartBody, splitMultipart, startTestNode, type TestNode } from '../../../test/support/node.js';
 import { startPostgres, type RunningPostgres } from '../../../test/support/postgres.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/**
- * `npm run build` once per vitest run, whichever test file asks first: the files that start
- * bin/rampart.js run in parallel workers, and a second tsc rewriting dist/ under a starting
- * child would hand it half-written modules.
- */
-async function buildOnce(): Promise<void> {
-  // The vitest run: the parent of a forked worker (pool 'forks'), else this process itself.
-  const run = process.send ? process.ppid : process.pid;
-  const started = readFileSync(`/proc/${run}/stat`, 'utf8').split(') ').pop()!.split(' ')[19]; // field 22: start time
-  const stamp = join(tmpdir(), `rampart-build-${run}-${started}.done`);
-  const lock = stamp + '.lock';
-  for (;;) {
-    if (existsSync(stamp)) return;
-    try { mkdirSync(lock); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
-  }
-  try {
-    if (!existsSync(stamp)) {
-      try {
-        execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'pipe', encoding: 'utf8' });
-      } catch (e) {
-        const x = e as { stdout?: string; stderr?: string };
-        throw new Error(`npm run build failed:\n${x.stdout ?? ''}${x.stderr ?? ''}`);
-      }
-      writeFileSync(stamp, '');
-    }
-  } finally {
-    rmdirSync(lock);
-  }
-}
 
 // Three patients: two whose names start with Ŝtr in some case, one with a plain S.
 const jurgen = makeInstance({ PatientName: 'Ŝtraße^Jürgen', PatientID: 'PG-1', Modality: 'MR' });
