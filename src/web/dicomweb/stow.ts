@@ -34,10 +34,24 @@ export function registerStow(router: Router<Principal>, deps: DicomWebDeps): voi
 
     const outcomes: StoreOutcome[] = [];
     let batch: Prepared[] = [];
+    let committing: Promise<void> = Promise.resolve();
+    const commitBatch = async (b: Prepared[]) => {
+      try {
+        outcomes.push(...(await deps.ingest.commit(principal, b)));
+      } catch (e) {
+        // The batch could not be made durable (disk, database): its parts are reported failed,
+        // and ingest removed whatever it had placed.
+        const message = isRampartError(e) ? e.message : 'could not be stored';
+        outcomes.push(...b.map((p): StoreOutcome => ({ ok: false, ids: p.ids, reason: FailureReason.OutOfResources, message })));
+      }
+    };
+    // Batch N is committed while batch N+1 is being received; at most one commit runs at a time.
     const flush = async () => {
       const b = batch;
       batch = [];
-      outcomes.push(...(await deps.ingest.commit(principal, b)));
+      const previous = committing;
+      committing = previous.then(() => (b.length ? commitBatch(b) : undefined));
+      await previous;
     };
     try {
       await readMultipart(req, boundary, async (part) => {
@@ -54,10 +68,12 @@ export function registerStow(router: Router<Principal>, deps: DicomWebDeps): voi
         } else outcomes.push(p);
       }, { maxParts: deps.limits.maxParts, maxPartBytes: deps.limits.maxInstanceBytes, maxHeaderBytes: 16 * 1024, maxTotalBytes: deps.limits.maxBodyBytes });
       await flush();
+      await committing;
     } catch (e) {
-      // The body was bad (or a limit was hit): nothing of the pending batch is kept; what was
+      // The body was bad (or a limit was hit): nothing of the unfinished batch is kept; what was
       // committed before stays committed and is reported only if we can still answer.
       await Promise.all(batch.map((b) => b.staged.abort()));
+      await committing;
       if (isRampartError(e) && outcomes.length === 0) throw e;
       if (!isRampartError(e)) throw e;
       outcomes.push({ ok: false, ids: {}, reason: FailureReason.CannotUnderstand, message: e.message });
