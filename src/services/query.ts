@@ -155,74 +155,89 @@ export class QueryService {
     }
     const truncated = rows.length > limit && (req.limit === undefined || req.limit > cap);
     rows = rows.slice(0, limit);
+    const plan = rowPlan(req);
+    const built = rows.map((r) => buildRow(req, plan, r, baseUrl));
     await this.deps.audit.record({
       action: 'query', outcome: 'success', principal, query: Object.fromEntries(req.keys),
-      studies: req.level === 'PATIENT' ? undefined : [...new Set(rows.map((r) => studyUidOf(r)).filter(Boolean) as string[])],
+      studies: req.level === 'PATIENT' ? undefined : [...new Set(built.map((r) => str(r, '0020000D')).filter(Boolean))],
     });
-    return { rows: rows.map((r) => buildRow(req, r, baseUrl)), unsupportedKeys: unsupported, truncated };
+    return { rows: built, unsupportedKeys: unsupported, truncated };
   }
 }
 
-function studyUidOf(r: QueryRow): string | undefined {
-  if (!r.studyJson) return undefined;
-  const a = (JSON.parse(r.studyJson) as JsonDataSet)['0020000D'];
-  return a?.Value?.[0] as string | undefined;
-}
 
 const us = (n: number | undefined): JsonAttribute => ({ vr: 'IS', Value: [n ?? 0] });
 
-function buildRow(req: QueryRequest, r: QueryRow, baseUrl: string | undefined): JsonDataSet {
-  const all: JsonDataSet = { ...(JSON.parse(r.patientJson) as JsonDataSet) };
-  if (r.studyJson) Object.assign(all, JSON.parse(r.studyJson) as JsonDataSet);
-  if (r.seriesJson) Object.assign(all, JSON.parse(r.seriesJson) as JsonDataSet);
-  if (r.instanceJson) Object.assign(all, JSON.parse(r.instanceJson) as JsonDataSet);
-  all['00080005'] = { vr: 'CS', Value: ['ISO_IR 192'] }; // JSON is UTF-8 whatever the stored set
-  all['00080056'] = { vr: 'CS', Value: ['ONLINE'] };
-  let required: readonly string[];
-  const study = str(all, '0020000D'), series = str(all, '0020000E'), sop = str(all, '00080018');
-  switch (req.level) {
-    case 'PATIENT':
-      required = PATIENT_RETURN;
-      all['00201200'] = us(r.numberOfPatientRelatedStudies);
-      all['00201202'] = us(r.numberOfPatientRelatedSeries);
-      all['00201204'] = us(r.numberOfPatientRelatedInstances);
-      delete all['00080056'];
-      break;
-    case 'STUDY':
-      required = STUDY_RETURN;
-      all['00201206'] = us(r.numberOfStudyRelatedSeries);
-      all['00201208'] = us(r.numberOfStudyRelatedInstances);
-      all['00080061'] = { vr: 'CS', Value: r.modalitiesInStudy ?? [] };
-      if (baseUrl) all['00081190'] = { vr: 'UR', Value: [`${baseUrl}/studies/${study}`] };
-      break;
-    case 'SERIES':
-      required = SERIES_RETURN;
-      all['00201209'] = us(r.numberOfSeriesRelatedInstances);
-      if (baseUrl) all['00081190'] = { vr: 'UR', Value: [`${baseUrl}/studies/${study}/series/${series}`] };
-      break;
-    case 'IMAGE':
-      required = INSTANCE_RETURN;
-      if (baseUrl) all['00081190'] = { vr: 'UR', Value: [`${baseUrl}/studies/${study}/series/${series}/instances/${sop}`] };
-      break;
-  }
-  const out: JsonDataSet = {};
+/** The keys a row carries, worked out once per query rather than once per row. */
+interface RowPlan { keys: string[]; all: boolean; emptyIfMissing: Set<string> }
+
+function rowPlan(req: QueryRequest): RowPlan {
+  const required: readonly string[] = { PATIENT: PATIENT_RETURN, STUDY: STUDY_RETURN, SERIES: SERIES_RETURN, IMAGE: INSTANCE_RETURN }[req.level];
   const want = new Set<string>(required);
   for (const k of req.keys.keys()) want.add(k);
   // Study- and series-level queries also name their parents' UIDs so a client can navigate.
   if (DEPTH[req.level] >= 1) want.add('0020000D');
   if (DEPTH[req.level] >= 2) want.add('0020000E');
-  if (req.includeFields === 'all') {
-    for (const [k, a] of Object.entries(all)) if (!('BulkDataURI' in a) && !('InlineBinary' in a)) out[k] = a;
-  } else {
-    for (const k of req.includeFields) want.add(k);
-  }
-  for (const k of [...want].sort()) {
-    const a = all[k];
-    if (a) out[k] = a;
-    else if (req.keys.has(k) || (required as readonly string[]).includes(k)) out[k] = { vr: vrGuess(k) };
-  }
-  return sortKeys(out);
+  if (req.includeFields !== 'all') for (const k of req.includeFields) want.add(k);
+  return { keys: [...want].sort(), all: req.includeFields === 'all', emptyIfMissing: new Set([...required, ...req.keys.keys()]) };
 }
+
+function buildRow(req: QueryRequest, plan: RowPlan, r: QueryRow, baseUrl: string | undefined): JsonDataSet {
+  // Levels are looked up from the most specific down, without merging whole objects.
+  const levels: JsonDataSet[] = [];
+  if (r.instanceJson) levels.push(JSON.parse(r.instanceJson) as JsonDataSet);
+  if (r.seriesJson) levels.push(JSON.parse(r.seriesJson) as JsonDataSet);
+  if (r.studyJson) levels.push(JSON.parse(r.studyJson) as JsonDataSet);
+  levels.push(JSON.parse(r.patientJson) as JsonDataSet);
+  const find = (k: string): JsonAttribute | undefined => {
+    for (const l of levels) { const a = l[k]; if (a) return a; }
+    return undefined;
+  };
+  const computed: JsonDataSet = { '00080005': { vr: 'CS', Value: ['ISO_IR 192'] } }; // JSON is UTF-8 whatever the stored set
+  const study = strOf(find('0020000D')), series = strOf(find('0020000E')), sop = strOf(find('00080018'));
+  switch (req.level) {
+    case 'PATIENT':
+      computed['00201200'] = us(r.numberOfPatientRelatedStudies);
+      computed['00201202'] = us(r.numberOfPatientRelatedSeries);
+      computed['00201204'] = us(r.numberOfPatientRelatedInstances);
+      break;
+    case 'STUDY':
+      computed['00080056'] = { vr: 'CS', Value: ['ONLINE'] };
+      computed['00201206'] = us(r.numberOfStudyRelatedSeries);
+      computed['00201208'] = us(r.numberOfStudyRelatedInstances);
+      computed['00080061'] = { vr: 'CS', Value: r.modalitiesInStudy ?? [] };
+      if (baseUrl) computed['00081190'] = { vr: 'UR', Value: [`${baseUrl}/studies/${study}`] };
+      break;
+    case 'SERIES':
+      computed['00080056'] = { vr: 'CS', Value: ['ONLINE'] };
+      computed['00201209'] = us(r.numberOfSeriesRelatedInstances);
+      if (baseUrl) computed['00081190'] = { vr: 'UR', Value: [`${baseUrl}/studies/${study}/series/${series}`] };
+      break;
+    case 'IMAGE':
+      computed['00080056'] = { vr: 'CS', Value: ['ONLINE'] };
+      if (baseUrl) computed['00081190'] = { vr: 'UR', Value: [`${baseUrl}/studies/${study}/series/${series}/instances/${sop}`] };
+      break;
+  }
+  if (plan.all) {
+    const out: JsonDataSet = {};
+    for (const l of [...levels].reverse()) for (const [k, a] of Object.entries(l)) if (!('BulkDataURI' in a) && !('InlineBinary' in a)) out[k] = a;
+    Object.assign(out, computed);
+    for (const k of plan.keys) if (!out[k] && plan.emptyIfMissing.has(k)) out[k] = { vr: vrGuess(k) };
+    return sortKeys(out);
+  }
+  const out: JsonDataSet = {};
+  for (const k of plan.keys) {
+    const a = computed[k] ?? find(k);
+    if (a) out[k] = a;
+    else if (plan.emptyIfMissing.has(k)) out[k] = { vr: vrGuess(k) };
+  }
+  return out;
+}
+
+const strOf = (a: JsonAttribute | undefined): string => {
+  const v = a?.Value?.[0];
+  return typeof v === 'string' ? v : '';
+};
 
 function str(ds: JsonDataSet, k: string): string {
   const v = ds[k]?.Value?.[0];
