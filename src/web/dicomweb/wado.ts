@@ -13,6 +13,9 @@ import type { DicomWebDeps } from './context.js';
 
 type Ctx = RouteContext & { principal: Principal };
 
+/** Objects up to this size are read in one go rather than streamed. */
+const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+
 const scopeOf = (p: Record<string, string>): RetrieveScope => ({
   StudyInstanceUID: p.study!, SeriesInstanceUID: p.series, SOPInstanceUID: p.instance,
 });
@@ -53,12 +56,21 @@ export function registerWado(router: Router<Principal>, deps: DicomWebDeps): voi
       else { for await (const c of b) if (!res.write(c)) await new Promise((r) => res.once('drain', r)); res.end(); }
       return;
     }
+    // Small objects are read whole, one read each, and the next is read while this one is sent;
+    // large ones are streamed.
+    const load = (i: StoredInstance): Promise<Buffer | Readable> =>
+      i.size <= WHOLE_READ_BYTES && (ts === AS_STORED || ts === i.TransferSyntaxUID) ? deps.retrieve.readAll(i) : body(i);
     async function* parts(): AsyncIterable<MultipartOutPart> {
-      for (const i of list) {
+      let next = list.length ? load(list[0]!) : undefined;
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]!;
+        const current = await next!;
+        next = k + 1 < list.length ? load(list[k + 1]!) : undefined;
+        next?.catch(() => undefined); // observed on the next turn
         yield {
           contentType: `application/dicom; transfer-syntax=${ts === AS_STORED ? i.TransferSyntaxUID : ts}`,
           headers: { 'content-location': instanceUrl(base, i) },
-          body: await body(i),
+          body: current,
         };
       }
     }
