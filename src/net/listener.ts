@@ -46,6 +46,12 @@ export async function listen<S>(handlers: DimseHandlers<S>, scu: ScuConnector, o
 
   const accept = (socket: Socket, tls: boolean) => {
     socket.setNoDelay(true);
+    // Connections past the association limit still get their A-ASSOCIATE-RJ (transient), but
+    // only up to twice the limit: beyond that a flood of silent sockets is closed at once.
+    if (live.size >= opts.maxAssociations * 2) {
+      socket.destroy();
+      return;
+    }
     const address = socket.remoteAddress ?? '';
     const overTotal = live.size >= opts.maxAssociations;
     const overPeer = (perPeer.get(address) ?? 0) >= opts.maxAssociationsPerPeer;
