@@ -105,14 +105,15 @@ async function stopChild(child, ms = 30_000) {
  * A fresh Rampart: new data dir under WORK, free port, an admin token with all scopes.
  * nodeArgs go to node before the script (e.g. --cpu-prof --cpu-prof-dir=DIR).
  */
-export async function startRampart({ nodeArgs = [], keep = false, dataDir } = {}) {
+export async function startRampart({ nodeArgs = [], keep = false, dataDir, serveArgs = [], beforeStart } = {}) {
   await mkdir(WORK, { recursive: true });
   const dir = dataDir ?? await mkdtemp(join(WORK, 'run-rampart-'));
+  if (beforeStart) await beforeStart(dir); // e.g. `rampart peer add` (peers are read at start)
   const port = await freePort();
   const logFile = join(WORK, `rampart-${port}.log`);
   const fd = openSync(logFile, 'w');
   const bin = join(REPO, 'bin', 'rampart.js');
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--data', dir, '--http-port', String(port)],
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--data', dir, '--http-port', String(port), ...serveArgs],
     { stdio: ['ignore', fd, fd], cwd: WORK });
   closeSync(fd);
   try {
@@ -147,12 +148,12 @@ export async function duBytes(dir) {
  * port, no authentication, no remote access. The settings the Orthanc baseline ran with
  * (Debian's defaults: no compression, synced storage, 128 MB cache, 50 HTTP threads).
  */
-export async function startOrthanc({ keep = false, dicom = true } = {}) {
+export async function startOrthanc({ keep = false, dicom = true, dicomPort: wantDicomPort, config: extraConfig = {}, env = {} } = {}) {
   if (!existsSync(ORTHANC_BIN)) throw new Error(`${ORTHANC_BIN} is missing (apt-get install orthanc orthanc-dicomweb)`);
   await mkdir(WORK, { recursive: true });
   const dir = await mkdtemp(join(WORK, 'run-orthanc-'));
   const port = await freePort();
-  const dicomPort = await freePort();
+  const dicomPort = wantDicomPort ?? await freePort();
   const config = {
     Name: 'RampartBenchPeer',
     StorageDirectory: join(dir, 'db'), IndexDirectory: join(dir, 'db'),
@@ -166,11 +167,12 @@ export async function startOrthanc({ keep = false, dicom = true } = {}) {
     DicomServerEnabled: dicom, DicomPort: dicomPort, DicomAet: 'ORTHANC', DicomCheckCalledAet: false,
     StorageAccessOnFind: 'Always', OverwriteInstances: false,
     DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, WadoRoot: '/wado', Ssl: false },
+    ...extraConfig,
   };
   await writeFile(join(dir, 'orthanc.json'), JSON.stringify(config, null, 1));
   const logFile = join(dir, 'stdout.log');
   const fd = openSync(logFile, 'w');
-  const child = spawn(ORTHANC_BIN, [`--logdir=${dir}`, join(dir, 'orthanc.json')], { stdio: ['ignore', fd, fd], cwd: dir });
+  const child = spawn(ORTHANC_BIN, [`--logdir=${dir}`, join(dir, 'orthanc.json')], { stdio: ['ignore', fd, fd], cwd: dir, env: { ...process.env, ...env } });
   closeSync(fd);
   try {
     await waitHttp(`http://127.0.0.1:${port}/system`, 60_000, child);
@@ -182,7 +184,7 @@ export async function startOrthanc({ keep = false, dicom = true } = {}) {
   }
   const sys = (await request('GET', `http://127.0.0.1:${port}/system`, { sink: 'json' })).body;
   return {
-    name: 'orthanc', version: sys.Version, pid: child.pid, port, dataDir: dir, logFile,
+    name: 'orthanc', version: sys.Version, pid: child.pid, port, dicomPort, dataDir: dir, logFile,
     base: `http://127.0.0.1:${port}/dicom-web`, headers: {},
     async stop() {
       await stopChild(child);
