@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run-all.sh - build Rampart, generate the corpora (once) and run the benchmarks (stow, the
-# durable-write probe, wado, qido),
+# durable-write probe, wado, qido, dimse),
 # writing what they print to bench/results/<date>.md. Loopback only; see bench/README.md.
 #
 #   bench/run-all.sh [--qido-orthanc] [--cpu-prof] [--quick] [--quiet-wait SECONDS]
@@ -37,9 +37,11 @@ fi
 if [ "$QUICK" = 1 ]; then
   CT=$WORK/ct-quick IDX=$WORK/index-quick CT_ARGS=(--count 200 --seed 7001) IDX_ARGS=(--count 5000 --seed 7002)
   STOW_OPTS=(--big-mb 64) WADO_OPTS=(--rounds 3 --n 10) QIDO_OPTS=(--n 10 --warmup 2)
+  DIMSE_OPTS=(--find-n 5 --move-n 2 --echo-rounds 2 --echo-repeat 200 --cpu-prof off)
 else
   CT=$WORK/ct IDX=$WORK/index CT_ARGS=(--count 600 --seed 7001) IDX_ARGS=(--count 100000 --seed 7002)
   STOW_OPTS=(--big-mb 512) WADO_OPTS=(--rounds 10 --n 50) QIDO_OPTS=(--n 50 --warmup 5)
+  DIMSE_OPTS=(--find-n 30 --move-n 10 --echo-rounds 5 --cpu-prof auto)
 fi
 [ "$CPU_PROF" = 1 ] && STOW_OPTS+=(--cpu-prof)
 [ "$QIDO_ORTHANC" = 1 ] && QIDO_OPTS+=(--orthanc)
@@ -74,7 +76,7 @@ OUT=$HERE/results/$(date +%F).md
   echo
 } > "$OUT"
 rc=0
-for step in stow probe wado qido; do
+for step in stow probe wado qido dimse; do
   quiet
   echo "== $step" >&2
   case $step in
@@ -82,6 +84,7 @@ for step in stow probe wado qido; do
     probe) step=fsync-probe opts=() ;;
     wado) opts=(--corpus "$CT" "${WADO_OPTS[@]}") ;;
     qido) opts=(--corpus "$IDX" "${QIDO_OPTS[@]}") ;;
+    dimse) opts=(--corpus "$CT" "${DIMSE_OPTS[@]}") ;;
   esac
   echo "\`node bench/$step.mjs ${opts[*]}\`" >> "$OUT"
   echo >> "$OUT"
