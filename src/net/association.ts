@@ -438,8 +438,11 @@ export class Association {
     let held: Buffer | undefined; // the last piece is held back so that it can carry the "last" bit
     const emit = async (piece: Buffer, isLast: boolean) => {
       if (this.socket.destroyed) throw new AssociationError('connection closed while sending');
+      // Header and data leave in one write (a writev under cork), not two system calls per PDU.
+      this.socket.cork();
       const ok1 = this.socket.write(pdataPduHeader(contextId, isCommand, isLast, piece.length));
       const ok2 = this.socket.write(piece);
+      this.socket.uncork();
       if (!ok1 || !ok2) await new Promise<void>((resolve, reject) => {
         const onDrain = () => { this.socket.off('close', onClose); resolve(); };
         const onClose = () => { this.socket.off('drain', onDrain); reject(new AssociationError('connection closed while sending')); };

@@ -191,6 +191,11 @@ export class DimseService implements DimseHandlers<DimseSession> {
       canConvertTo: (ts) => render.canTranscode(i, ts),
       dataset: async (ts) => {
         if (ts === i.TransferSyntaxUID) {
+          // Small objects are read once, whole; large ones streamed from after their file meta.
+          if (i.size <= 8 * 1024 * 1024) {
+            const all = await blobs.readAll(i.blobKey);
+            return all.subarray(datasetOffset(all.subarray(0, 64 * 1024)));
+          }
           const head = await blobs.read(i.blobKey, 0, Math.min(i.size, 64 * 1024));
           const offset = datasetOffset(head);
           return blobs.open(i.blobKey, { start: offset, end: i.size }) as AsyncIterable<Buffer>;

@@ -25,6 +25,9 @@ export const FailureReason = {
   NotAuthorized: 0x0124,
 } as const;
 
+/** Most instances merged into one group commit. */
+const GROUP_LIMIT = 256;
+
 export interface IngestLimits {
   /** Largest instance accepted, in bytes. */
   maxInstanceBytes: number;
@@ -192,9 +195,59 @@ export class IngestService {
     return { ok: true, ids: full, entry };
   }
 
-  /** Makes a batch durable and indexed; returns outcomes in order. */
-  async commit(principal: Principal, batch: Prepared[]): Promise<StoreOutcome[]> {
-    if (batch.length === 0) return [];
+  /**
+   * Makes a batch durable and indexed; returns outcomes in order. Batches committed at the same
+   * time (several associations or uploads) are merged into one round: one directory sync and one
+   * index transaction for all of them (group commit). A lone batch is committed at once.
+   */
+  commit(principal: Principal, batch: Prepared[]): Promise<StoreOutcome[]> {
+    if (batch.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ principal, batch, resolve, reject });
+      if (!this.committing) void this.drain();
+    });
+  }
+
+  private waiting: { principal: Principal; batch: Prepared[]; resolve: (r: StoreOutcome[]) => void; reject: (e: unknown) => void }[] = [];
+  private committing = false;
+
+  private async drain(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length) {
+        // One round takes what is waiting, up to GROUP_LIMIT instances (at least one batch).
+        let n = 0, take = 0;
+        while (take < this.waiting.length && (take === 0 || n + this.waiting[take]!.batch.length <= GROUP_LIMIT)) n += this.waiting[take++]!.batch.length;
+        const group = this.waiting.splice(0, take);
+        let results: StoreOutcome[];
+        try {
+          results = await this.commitNow(group.flatMap((g) => g.batch));
+        } catch (e) {
+          for (const g of group) g.reject(e);
+          continue;
+        }
+        let k = 0;
+        for (const g of group) {
+          const mine = results.slice(k, k + g.batch.length);
+          k += g.batch.length;
+          try {
+            const studies = [...new Set(mine.filter((r) => r.ok).map((r) => r.ids.studyUid!))];
+            await this.deps.audit.record({
+              action: 'store', outcome: mine.every((r) => r.ok) ? 'success' : 'failure', principal: g.principal,
+              studies, instances: mine.filter((r) => r.ok).length,
+            });
+            g.resolve(mine);
+          } catch (e) {
+            g.reject(e);
+          }
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commitNow(batch: Prepared[]): Promise<StoreOutcome[]> {
     let keys: string[];
     try {
       keys = await this.deps.blobs.commitMany(batch.map((b) => b.staged));
@@ -227,11 +280,6 @@ export class IngestService {
         }
       }
     }
-    const studies = [...new Set(results.filter((r) => r.ok).map((r) => r.ids.studyUid!))];
-    await this.deps.audit.record({
-      action: 'store', outcome: results.every((r) => r.ok) ? 'success' : 'failure', principal,
-      studies, instances: results.filter((r) => r.ok).length,
-    });
     return results;
   }
 

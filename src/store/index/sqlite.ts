@@ -14,6 +14,7 @@ export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
   database.pragma('busy_timeout = 5000');
   // PostgreSQL's LIKE is case-sensitive; make SQLite's the same (names match on *_norm columns).
   database.pragma('case_sensitive_like = ON');
+  cacheStatements(database);
   const store = new KyselyIndexStore(new Kysely<DB>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
   try {
     await store.migrate();
@@ -22,4 +23,25 @@ export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
     throw e;
   }
   return store;
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements can be reused, and the same few
+ * SQL texts run for every stored instance. Bounded: queries with long IN lists vary.
+ */
+function cacheStatements(database: Database.Database, max = 256): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, Database.Statement>();
+  database.prepare = ((source: string) => {
+    let st = cache.get(source);
+    if (st) {
+      cache.delete(source);
+      cache.set(source, st); // most recently used last
+      return st;
+    }
+    st = prepare(source);
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    cache.set(source, st);
+    return st;
+  }) as typeof database.prepare;
 }
