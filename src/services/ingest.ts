@@ -249,8 +249,9 @@ export class IngestService {
 
   private async commitNow(batch: Prepared[]): Promise<StoreOutcome[]> {
     let keys: string[];
+    let placed: Promise<void>;
     try {
-      keys = await this.deps.blobs.commitMany(batch.map((b) => b.staged));
+      ({ keys, placed } = await this.deps.blobs.placeMany(batch.map((b) => b.staged)));
     } catch (e) {
       await Promise.all(batch.map((b) => b.staged.abort()));
       throw e;
@@ -258,9 +259,25 @@ export class IngestService {
     const entries: InstanceIndexEntry[] = batch.map((b, i) => ({ ...b.entry, instance: { ...b.entry.instance, blobKey: keys[i]! } }));
     let outcomes;
     try {
+      // The index is written while the blob directories sync; success waits for both. A crash
+      // between the two leaves an index row whose blob name was not yet durable: nothing was
+      // acknowledged, and fsck reports (and repairs) it like any other orphan.
       outcomes = await this.deps.index.insertInstances(entries, this.deps.overwrite);
     } catch (e) {
       // The index refused the batch: remove the blobs so nothing is left half-written.
+      await placed.catch(() => undefined);
+      await Promise.all(keys.map((k) => this.deps.blobs.delete(k).catch(() => false)));
+      throw e;
+    }
+    try {
+      await placed;
+    } catch (e) {
+      // The names did not become durable: take the new rows back out, then the blobs.
+      for (const [i, o] of outcomes.entries()) {
+        if (o.status === 'duplicate') continue;
+        const inst = entries[i]!;
+        await this.deps.index.deleteScope({ StudyInstanceUID: inst.study.StudyInstanceUID, SeriesInstanceUID: inst.series.SeriesInstanceUID, SOPInstanceUID: inst.instance.SOPInstanceUID }).catch(() => []);
+      }
       await Promise.all(keys.map((k) => this.deps.blobs.delete(k).catch(() => false)));
       throw e;
     }

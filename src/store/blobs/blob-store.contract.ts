@@ -41,6 +41,15 @@ export function runBlobStoreContract(name: string, make: () => Promise<BlobStore
       for (const k of keys) expect(listed).toContain(k);
     });
 
+    it('places blobs first and makes their names durable after, when asked', async () => {
+      const store = await make();
+      const staged = await Promise.all([1, 2].map(() => store.stage()));
+      for (const [i, s] of staged.entries()) { await s.write(Buffer.from(`placed ${i}`)); await s.finish(); }
+      const { keys, placed } = await store.placeMany(staged);
+      await placed;
+      expect((await store.readAll(keys[1]!)).toString()).toBe('placed 1');
+    });
+
     it('leaves nothing behind when a staged blob is aborted', async () => {
       const store = await make();
       const s = await store.stage();

@@ -19,6 +19,12 @@ export interface BlobStore {
   stage(): Promise<StagedBlob>;
   /** Commits several staged blobs with one round of directory syncs; keys in input order. */
   commitMany(staged: StagedBlob[]): Promise<string[]>;
+  /**
+   * Like commitMany, but resolves once the blobs are under their keys (their bytes durable),
+   * with `placed` resolving when the names are durable too. Lets a caller write its index
+   * while the directories sync; it must await `placed` before it reports success.
+   */
+  placeMany(staged: StagedBlob[]): Promise<{ keys: string[]; placed: Promise<void> }>;
   open(key: string, range?: { start: number; end: number }): Readable;
   read(key: string, offset: number, length: number): Promise<Buffer>;
   readAll(key: string): Promise<Buffer>;

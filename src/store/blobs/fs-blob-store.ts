@@ -51,6 +51,12 @@ export class FsBlobStore implements BlobStore {
   }
 
   async commitMany(staged: StagedBlob[]): Promise<string[]> {
+    const { keys, placed } = await this.placeMany(staged);
+    await placed;
+    return keys;
+  }
+
+  async placeMany(staged: StagedBlob[]): Promise<{ keys: string[]; placed: Promise<void> }> {
     const dirs = new Set<string>();
     const keys: string[] = [];
     for (const s of staged) if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
@@ -62,8 +68,9 @@ export class FsBlobStore implements BlobStore {
       keys.push(key);
       dirs.add(dir);
     }
-    await Promise.all([...dirs].map(fsyncDir));
-    return keys;
+    const placed = Promise.all([...dirs].map(fsyncDir)).then(() => undefined);
+    placed.catch(() => undefined); // the caller awaits it
+    return { keys, placed };
   }
 
   open(key: string, range?: { start: number; end: number }): Readable {
