@@ -184,14 +184,17 @@ class FsStagedBlob implements StagedBlob {
 
   private async flush(): Promise<void> {
     if (this.pendingBytes === 0 || !this.fh) return;
-    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    // writev: the gathered chunks go out as they are, without copying them into one buffer.
+    let bufs = this.pending;
+    const total = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, this.pos);
-      off += bytesWritten;
+    let done = 0;
+    while (done < total) {
+      const { bytesWritten } = await this.fh.writev(bufs, this.pos);
+      done += bytesWritten;
       this.pos += bytesWritten;
+      if (done < total) bufs = remainder(bufs, bytesWritten);
     }
   }
 
@@ -243,4 +246,15 @@ class FsStagedBlob implements StagedBlob {
     this.fh = undefined;
     await rm(this.path, { force: true });
   }
+}
+
+/** What is left of a list of buffers after its first `written` bytes went out (short writev). */
+function remainder(bufs: Buffer[], written: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (written >= b.length) { written -= b.length; continue; }
+    out.push(written > 0 ? b.subarray(written) : b);
+    written = 0;
+  }
+  return out;
 }
