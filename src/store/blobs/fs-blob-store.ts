@@ -38,16 +38,31 @@ export class FsBlobStore implements BlobStore {
    * `prefix` (4 hex digits) picks the folder: a batch shares one, so committing it syncs one
    * directory instead of one per blob. The other 112 bits of the key stay random.
    */
-  async place(stagedPath: string, prefix: string): Promise<{ key: string; dir: string }> {
+  async place(stagedPath: string, prefix: string): Promise<{ key: string; dirs: string[] }> {
     const key = prefix + randomBytes(14).toString('hex');
     const dest = this.pathOf(key);
     const dir = join(dest, '..');
+    const dirs = [dir];
     if (!this.madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // A folder made now is durable only once its parents are synced too.
+      const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (made !== undefined) dirs.push(join(dir, '..'), this.root);
       this.madeDirs.add(dir);
     }
     await rename(stagedPath, dest);
-    return { key, dir };
+    return { key, dirs };
+  }
+
+  /** Consecutive batches share a folder (each has 65,536 names to choose from), renewed now and then. */
+  private prefix: string | undefined;
+  private prefixUses = 0;
+  private nextPrefix(count: number): string {
+    if (this.prefix === undefined || this.prefixUses + count > 4096) {
+      this.prefix = randomBytes(2).toString('hex');
+      this.prefixUses = 0;
+    }
+    this.prefixUses += count;
+    return this.prefix;
   }
 
   async commitMany(staged: StagedBlob[]): Promise<string[]> {
@@ -62,11 +77,11 @@ export class FsBlobStore implements BlobStore {
     for (const s of staged) if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
     // Every file's fsync (already running since finish) must be done before any rename.
     await Promise.all((staged as FsStagedBlob[]).map((s) => s.durable()));
-    const prefix = randomBytes(2).toString('hex');
+    const prefix = this.nextPrefix(staged.length);
     for (const s of staged as FsStagedBlob[]) {
-      const { key, dir } = await s.placeOnly(prefix);
-      keys.push(key);
-      dirs.add(dir);
+      const placed = await s.placeOnly(prefix);
+      keys.push(placed.key);
+      for (const d of placed.dirs) dirs.add(d);
     }
     const placed = Promise.all([...dirs].map(fsyncDir)).then(() => undefined);
     placed.catch(() => undefined); // the caller awaits it
@@ -223,7 +238,7 @@ class FsStagedBlob implements StagedBlob {
   }
 
   /** Renames into place without syncing the directory (commitMany does that once). */
-  async placeOnly(prefix: string): Promise<{ key: string; dir: string }> {
+  async placeOnly(prefix: string): Promise<{ key: string; dirs: string[] }> {
     if (this.state !== 'finished') throw new RampartError('internal', 'commit before finish');
     await this.synced;
     await this.fh?.close();
