@@ -27,7 +27,12 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 const DASH = 0x2d;
 const SPACE = 0x20;
 const TAB = 0x09;
-const PART_HIGH_WATER_MARK = 64 * 1024;
+/**
+ * Part bodies are object-mode streams of Buffers: reading one hands over the chunks as they
+ * came, where a byte-mode stream would concatenate (copy) everything buffered on each read.
+ * The mark counts chunks: 16 of at most a socket read each.
+ */
+const PART_HIGH_WATER_MARK = 16;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // RFC 2046 5.1.1: 1 to 70 bchars, not ending with a space.
 const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
@@ -94,7 +99,7 @@ async function deliverPart(
     wake = undefined;
     w?.();
   };
-  const body = new Readable({ highWaterMark: PART_HIGH_WATER_MARK, read: resume });
+  const body = new Readable({ objectMode: true, highWaterMark: PART_HIGH_WATER_MARK, read: resume });
   body.on('error', () => undefined); // a consumer that never listens must not crash the process
   body.on('close', resume);
 
