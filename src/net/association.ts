@@ -436,30 +436,44 @@ export class Association {
 
   private async writeFragments(contextId: number, isCommand: boolean, source: Iterable<Buffer> | AsyncIterable<Buffer>, max: number): Promise<void> {
     let held: Buffer | undefined; // the last piece is held back so that it can carry the "last" bit
+    const socket = this.socket;
+    // The PDUs of one source chunk are written under cork, so they leave in a few writev calls
+    // rather than two system calls per PDU; the cork is lifted whenever we wait.
     const emit = async (piece: Buffer, isLast: boolean) => {
-      if (this.socket.destroyed) throw new AssociationError('connection closed while sending');
-      // Header and data leave in one write (a writev under cork), not two system calls per PDU.
-      this.socket.cork();
-      const ok1 = this.socket.write(pdataPduHeader(contextId, isCommand, isLast, piece.length));
-      const ok2 = this.socket.write(piece);
-      this.socket.uncork();
-      if (!ok1 || !ok2) await new Promise<void>((resolve, reject) => {
-        const onDrain = () => { this.socket.off('close', onClose); resolve(); };
-        const onClose = () => { this.socket.off('drain', onDrain); reject(new AssociationError('connection closed while sending')); };
-        this.socket.once('drain', onDrain);
-        this.socket.once('close', onClose);
-      });
+      if (socket.destroyed) throw new AssociationError('connection closed while sending');
+      const ok1 = socket.write(pdataPduHeader(contextId, isCommand, isLast, piece.length));
+      const ok2 = socket.write(piece);
+      if (!ok1 || !ok2) {
+        socket.uncork();
+        await new Promise<void>((resolve, reject) => {
+          const onDrain = () => { socket.off('close', onClose); resolve(); };
+          const onClose = () => { socket.off('drain', onDrain); reject(new AssociationError('connection closed while sending')); };
+          socket.once('drain', onDrain);
+          socket.once('close', onClose);
+        });
+        socket.cork();
+      }
     };
     for await (const chunk of source) {
-      let off = 0;
-      while (off < chunk.length) {
-        const piece = chunk.subarray(off, off + max);
-        off += piece.length;
-        if (held) await emit(held, false);
-        held = piece;
+      socket.cork();
+      try {
+        let off = 0;
+        while (off < chunk.length) {
+          const piece = chunk.subarray(off, off + max);
+          off += piece.length;
+          if (held) await emit(held, false);
+          held = piece;
+        }
+      } finally {
+        socket.uncork();
       }
     }
-    await emit(held ?? Buffer.alloc(0), true);
+    socket.cork();
+    try {
+      await emit(held ?? Buffer.alloc(0), true);
+    } finally {
+      socket.uncork();
+    }
   }
 
   /** Sends a request and returns its responses as they come (several for C-FIND/C-MOVE/C-GET). */

@@ -43,6 +43,8 @@ export interface SubOperation {
   sopInstanceUid: string;
   transferSyntaxUid: string;
   canConvertTo(tsUid: string): boolean;
+  /** Starts reading the object ahead of its turn (a hint; dataset() works without it). */
+  prefetch?(): void;
   /** The data set alone (no preamble or file meta), in tsUid. */
   dataset(tsUid: string): Promise<Buffer | AsyncIterable<Buffer>>;
 }

@@ -19,6 +19,8 @@ export interface ScpLimits {
   /** Requests queued behind the one in progress before the association is aborted. */
   maxPendingOperations: number;
 }
+const PENDING_INTERVAL_MS = 250;
+
 export const DEFAULT_SCP_LIMITS: ScpLimits = { maxIdentifierBytes: 1024 * 1024, maxPendingOperations: 16 };
 
 /** The status a handler's error becomes, per service (PS3.4 C.4, PS3.7 C). */
@@ -240,8 +242,10 @@ export class ScpSession<S> {
         ? this.getSender()
         : await this.scu.storeSender(destination!, this.assoc.rq!.calledAeTitle, ops);
       try {
-        for (const op of ops) {
+        let lastPending = Date.now();
+        for (const [k, op] of ops.entries()) {
           if (abort.signal.aborted) break;
+          ops[k + 1]?.prefetch?.(); // read the next object while this one is sent
           let st: number;
           try {
             st = await sender.send(op, { moveOriginatorAe: kind === 'move' ? this.assoc.rq!.callingAeTitle : undefined, moveOriginatorMessageId: kind === 'move' ? msg.command.messageId : undefined });
@@ -252,7 +256,11 @@ export class ScpSession<S> {
           if (st === 0) counts.completed++;
           else if ((st & 0xf000) === 0xb000) counts.warning++;
           else { counts.failed++; failedUids.push(op.sopInstanceUid); }
-          if (counts.remaining > 0) await this.respond(msg, field, { status: DimseStatus.Pending, ...counts });
+          // Pending responses at most every 250 ms (PS3.4 C.4.2.3.1 makes them optional), not one per instance.
+          if (counts.remaining > 0 && Date.now() - lastPending >= PENDING_INTERVAL_MS) {
+            lastPending = Date.now();
+            await this.respond(msg, field, { status: DimseStatus.Pending, ...counts });
+          }
         }
       } finally {
         await sender.close();

@@ -184,7 +184,15 @@ export class DimseService implements DimseHandlers<DimseSession> {
 
   private subOperation(i: StoredInstance): SubOperation {
     const { render, blobs } = this.deps;
+    let ahead: Promise<Buffer> | undefined;
+    const small = i.size <= 8 * 1024 * 1024;
     return {
+      prefetch: () => {
+        if (small && !ahead) {
+          ahead = blobs.readAll(i.blobKey);
+          ahead.catch(() => undefined); // observed in dataset()
+        }
+      },
       sopClassUid: i.SOPClassUID,
       sopInstanceUid: i.SOPInstanceUID,
       transferSyntaxUid: i.TransferSyntaxUID,
@@ -192,8 +200,9 @@ export class DimseService implements DimseHandlers<DimseSession> {
       dataset: async (ts) => {
         if (ts === i.TransferSyntaxUID) {
           // Small objects are read once, whole; large ones streamed from after their file meta.
-          if (i.size <= 8 * 1024 * 1024) {
-            const all = await blobs.readAll(i.blobKey);
+          if (small) {
+            const all = await (ahead ?? blobs.readAll(i.blobKey));
+            ahead = undefined;
             return all.subarray(datasetOffset(all.subarray(0, 64 * 1024)));
           }
           const head = await blobs.read(i.blobKey, 0, Math.min(i.size, 64 * 1024));
