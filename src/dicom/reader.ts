@@ -2,7 +2,7 @@
 // Every length is checked against the bytes present and nesting depth is bounded, so a
 // hostile file yields a clear InvalidDicom error, never an out-of-bounds read or a hang.
 import { inflateRawSync } from 'node:zlib';
-import { invalidDicom, RampartError } from '../errors.js';
+import { invalidDicom } from '../errors.js';
 import { DataSet, UNDEFINED_LENGTH, type Element } from './dataset.js';
 import { lookupTag } from './dictionary.generated.js';
 import { Tags, tagString, type Tag } from './tag.js';
@@ -303,4 +303,3 @@ export function implicitVR(t: Tag): VR {
   return 'UN';
 }
 
-export { RampartError };

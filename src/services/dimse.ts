@@ -8,7 +8,6 @@ import { jsonToDataset } from '../dicom/json.js';
 import { parsePart10 } from '../dicom/reader.js';
 import { Tags, tagHex } from '../dicom/tag.js';
 import { buildMeta, writePart10 } from '../dicom/writer.js';
-import { RampartError, badRequest, isRampartError } from '../errors.js';
 import { DimseStatus } from '../net/dimse/constants.js';
 import {
   DimseFailure, type AssociationVerdict, type DimseHandlers, type FindRequest, type PeerInfo, type RetrieveRequest, type StoreRequest, type SubOperation,
@@ -17,7 +16,6 @@ import type { Service } from '../net/negotiate.js';
 import { RejectReason } from '../net/pdu/types.js';
 import type { Authenticator } from '../security/authenticate.js';
 import type { Principal } from '../security/principal.js';
-import { authorize } from '../security/policy.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Level, StoredInstance } from '../store/index/index-store.js';
 import type { PeerRecord, PeerStore } from '../store/index/peer-store.js';
@@ -271,4 +269,3 @@ function vrFromIdentifier(ds: DataSet, key: string): NonNullable<ReturnType<Data
   return ds.get(parseInt(key, 16) >>> 0)?.vr ?? 'UN';
 }
 
-export { RampartError, badRequest, isRampartError };

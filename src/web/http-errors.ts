@@ -25,9 +25,10 @@ export function statusFor(e: unknown): number {
 export function sendError(res: ServerResponse, e: unknown, log: (msg: string) => void): void {
   const status = statusFor(e);
   const code = isRampartError(e) ? e.code : 'internal';
-  // Internal errors are logged by message only (messages never carry PHI); the client sees a generic text.
+  // The client sees a generic text. The log gets the error's kind and where it was thrown, not
+  // its message: a driver's message (SQLite, pg) may quote the values it refused.
   const message = status === 500 ? 'internal error' : (e as Error).message;
-  if (status === 500) log(`internal error: ${(e as Error)?.message ?? String(e)}`);
+  if (status === 500) log(`internal error: ${e instanceof Error ? `${e.name}${(e as { code?: string }).code ? ` ${(e as { code?: string }).code}` : ''} at ${where(e)}` : typeof e}`);
   if (res.headersSent) {
     res.destroy();
     return;
@@ -36,4 +37,11 @@ export function sendError(res: ServerResponse, e: unknown, log: (msg: string) =>
   if (status === 401) headers['www-authenticate'] = 'Bearer realm="rampart", Basic realm="rampart", charset="UTF-8"';
   res.writeHead(status, headers);
   res.end(JSON.stringify({ error: code, message }));
+}
+
+/** The first stack frame of ours, as file:line, for an internal error's log line. */
+function where(e: Error): string {
+  const frame = e.stack?.split('\n').slice(1).find((l) => l.includes('/src/') || l.includes('/dist/'));
+  const m = frame && /([^/\s(]+\.[jt]s):(\d+)/.exec(frame);
+  return m ? `${m[1]}:${m[2]}` : 'unknown';
 }

@@ -171,6 +171,17 @@ function isUniqueViolation(e: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+/** Migrates a freshly opened store; on failure closes it, so no connection is left behind. */
+export async function migrated(store: KyselyIndexStore): Promise<KyselyIndexStore> {
+  try {
+    await store.migrate();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
 export class KyselyIndexStore implements IndexStore, AccountStore {
   constructor(readonly db: Kysely<DB>, readonly dialect: Dialect) {}
 

@@ -2,17 +2,11 @@
 
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import { KyselyIndexStore } from './kysely-index-store.js';
+import { KyselyIndexStore, migrated } from './kysely-index-store.js';
 import type { DB } from './schema.js';
 
 export async function openPostgresIndex(url: string): Promise<KyselyIndexStore> {
   const pool = new pg.Pool({ connectionString: url });
   const store = new KyselyIndexStore(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
-  try {
-    await store.migrate();
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  return store;
+  return migrated(store);
 }

@@ -2,7 +2,7 @@
 
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyIndexStore } from './kysely-index-store.js';
+import { KyselyIndexStore, migrated } from './kysely-index-store.js';
 import type { DB } from './schema.js';
 
 export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
@@ -16,13 +16,7 @@ export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
   database.pragma('case_sensitive_like = ON');
   cacheStatements(database);
   const store = new KyselyIndexStore(new Kysely<DB>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
-  try {
-    await store.migrate();
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  return store;
+  return migrated(store);
 }
 
 /**
