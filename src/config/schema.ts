@@ -28,6 +28,11 @@ export interface Config {
     /** What a second copy of a SOP Instance UID with other content does: reject (default), keep the first, or replace. */
     overwrite: 'reject' | 'keep' | 'replace';
     maxInstanceBytes: number;
+    /**
+     * Most milliseconds before an acknowledged store's index row is on disk (its blob always is
+     * before the acknowledgement; start-up indexes it again if the power failed). 0: at once.
+     */
+    indexSyncMs: number;
   };
   index: {
     /** 'sqlite' (DATA/index.sqlite) or a postgres:// URL. */
@@ -63,7 +68,7 @@ export const DEFAULTS: Config = {
   dataDir: './rampart-data',
   http: { host: '127.0.0.1', port: 8080, tlsCert: null, tlsKey: null, tls: false },
   dicomweb: { prefix: '/dicom-web', maxBodyBytes: 8 * 1024 ** 3, maxPartsPerRequest: 10_000, maxResults: 5_000 },
-  storage: { overwrite: 'reject', maxInstanceBytes: 4 * 1024 ** 3 },
+  storage: { overwrite: 'reject', maxInstanceBytes: 4 * 1024 ** 3, indexSyncMs: 1000 },
   index: { url: 'sqlite' },
   dimse: {
     enabled: true, aeTitle: 'RAMPART', host: null, port: 11112, tlsPort: 2762, tlsCert: null, tlsKey: null,
@@ -77,7 +82,7 @@ const SCHEMA: Record<string, Kind> = {
   dataDir: 'string',
   'http.host': 'string', 'http.port': 'int', 'http.tlsCert': 'string?', 'http.tlsKey': 'string?', 'http.tls': 'bool',
   'dicomweb.prefix': 'string', 'dicomweb.maxBodyBytes': 'int', 'dicomweb.maxPartsPerRequest': 'int', 'dicomweb.maxResults': 'int',
-  'storage.overwrite': ['reject', 'keep', 'replace'], 'storage.maxInstanceBytes': 'int',
+  'storage.overwrite': ['reject', 'keep', 'replace'], 'storage.maxInstanceBytes': 'int', 'storage.indexSyncMs': 'int',
   'index.url': 'string',
   'dimse.enabled': 'bool', 'dimse.aeTitle': 'ae', 'dimse.host': 'string?', 'dimse.port': 'int?', 'dimse.tlsPort': 'int?',
   'dimse.tlsCert': 'string?', 'dimse.tlsKey': 'string?', 'dimse.maxAssociations': 'int', 'dimse.maxAssociationsPerPeer': 'int',

@@ -1,65 +1,18 @@
 // Storage that loses nothing: a node killed with SIGKILL in the middle of a STOW-RS upload
 // leaves every instance whole or absent, keeps everything it acknowledged, and cleans up its
 // staging folder on the next start (or through `rampart fsck --repair`).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, buildOnce } from '../../test/support/build.js';
+import { buildOnce } from '../../test/support/build.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { multipartBody, splitMultipart } from '../../test/support/node.js';
+import { rampart, running, serve, until, type Served } from '../../test/support/serve.js';
 
-
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/**
- * The environment without the RAMPART_* settings of whoever runs the tests, and without the
- * DIMSE door: its fixed default ports (11112, 2762) cannot be shared by test nodes running in parallel.
- */
-const cleanEnv = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RAMPART_'))), RAMPART_DIMSE_ENABLED: 'false' });
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** Polls until `probe` gives a value: waits for a state of the system, never for a duration. */
-async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-}
-
-interface Served { child: ChildProcess; url: string; stderr(): string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
-const running = new Set<ChildProcess>();
-
-function serve(data: string): Promise<Served> {
-  const child = spawn(process.execPath, ['bin/rampart.js', 'serve', '--data', data, '--http-port', '0'], { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => { running.delete(child); r({ code, signal }); }));
-  return new Promise((done, fail) => {
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-      const m = /DICOMweb at http:\/\/\S+?:(\d+)\/dicom-web/.exec(err);
-      if (m) done({ child, url: `http://127.0.0.1:${m[1]}`, stderr: () => err, exited });
-    });
-    child.stdout!.resume();
-    void exited.then((x) => fail(new Error(`rampart serve exited (${x.code ?? x.signal}) before listening:\n${err}`)));
-  });
-}
-
-function rampart(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['bin/rampart.js', ...args], { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 const BOUNDARY = 'crash-test-boundary-5d1f';
 const partHead = Buffer.from(`--${BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n`);

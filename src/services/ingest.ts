@@ -1,6 +1,7 @@
 // The ingest use case: one path for STOW-RS, C-STORE and `rampart import`. An instance is
 // staged and validated, then a batch is committed: blobs made durable, then indexed, and
 // only then is success reported. Failures carry a PS3.4 / PS3.18 failure reason code.
+import { createHash } from 'node:crypto';
 import { RampartError, isRampartError } from '../errors.js';
 import { NeedMoreBytes, parsePart10, type Part10 } from '../dicom/reader.js';
 import { datasetToJson, jsonString, type JsonDataSet } from '../dicom/json.js';
@@ -70,6 +71,13 @@ export interface IngestDeps {
   audit: AuditSink;
   overwrite: OverwritePolicy;
   limits?: Partial<IngestLimits>;
+  /**
+   * Most milliseconds an index commit may wait to become durable. 0: every commit is durable
+   * before success is reported. Above 0, success waits for the blob (file and name) to be
+   * durable and the index row to be committed; the index reaches the disk at the next barrier,
+   * and until then the blob store's journal says where recover() finds blobs to index again.
+   */
+  indexSyncMs?: number;
 }
 
 export class IngestService {
@@ -103,7 +111,7 @@ export class IngestService {
         await staged.write(b);
       }
       const { size, sha256 } = await staged.finish();
-      const parsed = await this.parseHeader(Buffer.concat(head), staged, size);
+      const parsed = await this.parseHeader(Buffer.concat(head), (o, l) => staged.read(o, l), size);
       const result = this.validate(parsed, opts, size, sha256);
       if (!result.ok) {
         await staged.abort();
@@ -117,7 +125,7 @@ export class IngestService {
     }
   }
 
-  private async parseHeader(head: Buffer, staged: StagedBlob, size: number): Promise<Part10> {
+  private async parseHeader(head: Buffer, read: (offset: number, length: number) => Promise<Buffer>, size: number): Promise<Part10> {
     let buf = head.length >= size ? head : head.subarray(0, Math.min(head.length, size));
     for (;;) {
       const whole = buf.length >= size;
@@ -130,7 +138,7 @@ export class IngestService {
           throw new RampartError('invalid-dicom', `header larger than ${this.limits.maxHeaderBytes} bytes`);
         }
         if (want <= buf.length) throw new RampartError('invalid-dicom', 'truncated data set');
-        buf = await staged.read(0, want);
+        buf = await read(0, want);
       }
     }
   }
@@ -210,11 +218,77 @@ export class IngestService {
 
   private waiting: { principal: Principal; batch: Prepared[]; resolve: (r: StoreOutcome[]) => void; reject: (e: unknown) => void }[] = [];
   private committing = false;
+  /** Index commits not yet known durable, the barrier timer, and who waits for the next barrier. */
+  private undurable = false;
+  private barrierDue = false;
+  private barrierTimer: NodeJS.Timeout | undefined;
+  private barrierWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Blobs of replaced instances: removed only once the index that stopped naming them is durable. */
+  private deleteAfterBarrier: string[] = [];
+
+  private get deferred(): boolean {
+    return (this.deps.indexSyncMs ?? 0) > 0;
+  }
+
+  private scheduleBarrier(): void {
+    this.undurable = true;
+    if (this.barrierTimer) return;
+    this.barrierTimer = setTimeout(() => {
+      this.barrierTimer = undefined;
+      this.barrierDue = true;
+      if (!this.committing) void this.drain();
+    }, this.deps.indexSyncMs);
+    this.barrierTimer.unref();
+  }
+
+  /** Runs between commit rounds: index durable, then the blob journal and replaced blobs forgotten. */
+  private async barrier(): Promise<void> {
+    const waiters = this.barrierWaiters.splice(0);
+    const deletes = this.deleteAfterBarrier.splice(0);
+    try {
+      if (this.undurable) {
+        this.undurable = false;
+        await this.deps.index.syncBarrier();
+      }
+      await this.deps.blobs.forgetRecent({ all: this.closing });
+    } catch (e) {
+      // Nothing is lost: the journal still names the folders. Try again at the next tick.
+      this.deleteAfterBarrier.unshift(...deletes);
+      this.scheduleBarrier();
+      for (const w of waiters) w.reject(e);
+      return;
+    }
+    for (const k of deletes) await this.deps.blobs.delete(k).catch(() => false);
+    for (const w of waiters) w.resolve();
+  }
+
+  private closing = false;
+
+  /** At shutdown: everything durable in the index, and nothing left for the next start to check. */
+  close(): Promise<void> {
+    this.closing = true;
+    return this.sync();
+  }
+
+  /** Makes every acknowledged store durable in the index now. */
+  sync(): Promise<void> {
+    if (this.barrierTimer) { clearTimeout(this.barrierTimer); this.barrierTimer = undefined; }
+    return new Promise((resolve, reject) => {
+      this.barrierWaiters.push({ resolve, reject });
+      this.barrierDue = true;
+      if (!this.committing) void this.drain();
+    });
+  }
 
   private async drain(): Promise<void> {
     this.committing = true;
     try {
-      while (this.waiting.length) {
+      while (this.waiting.length || this.barrierDue) {
+        if (this.barrierDue) {
+          this.barrierDue = false;
+          await this.barrier();
+          continue;
+        }
         // One round takes what is waiting, up to GROUP_LIMIT instances (at least one batch).
         let n = 0, take = 0;
         while (take < this.waiting.length && (take === 0 || n + this.waiting[take]!.batch.length <= GROUP_LIMIT)) n += this.waiting[take++]!.batch.length;
@@ -262,7 +336,7 @@ export class IngestService {
       // The index is written while the blob directories sync; success waits for both. A crash
       // between the two leaves an index row whose blob name was not yet durable: nothing was
       // acknowledged, and fsck reports (and repairs) it like any other orphan.
-      outcomes = await this.deps.index.insertInstances(entries, this.deps.overwrite);
+      outcomes = await this.deps.index.insertInstances(entries, this.deps.overwrite, { deferDurability: this.deferred });
     } catch (e) {
       // The index refused the batch: remove the blobs so nothing is left half-written.
       await placed.catch(() => undefined);
@@ -281,15 +355,18 @@ export class IngestService {
       await Promise.all(keys.map((k) => this.deps.blobs.delete(k).catch(() => false)));
       throw e;
     }
+    if (this.deferred) this.scheduleBarrier();
     const results: StoreOutcome[] = [];
     for (const [i, o] of outcomes.entries()) {
       const b = batch[i]!;
       if (o.status === 'stored') results.push({ ok: true, ids: b.ids, status: 'stored' });
       else if (o.status === 'replaced') {
-        await this.deps.blobs.delete(o.replaced.blobKey).catch(() => false);
+        if (this.deferred) this.deleteAfterBarrier.push(o.replaced.blobKey);
+        else await this.deps.blobs.delete(o.replaced.blobKey).catch(() => false);
         results.push({ ok: true, ids: b.ids, status: 'replaced' });
       } else {
-        await this.deps.blobs.delete(keys[i]!).catch(() => false);
+        // The same blob when recovery already indexed it: it must stay.
+        if (o.existing.blobKey !== keys[i]) await this.deps.blobs.delete(keys[i]!).catch(() => false);
         if (o.existing.sha256 === b.entry.instance.sha256 || this.deps.overwrite === 'keep') {
           results.push({ ok: true, ids: b.ids, status: 'duplicate' });
         } else {
@@ -298,6 +375,52 @@ export class IngestService {
       }
     }
     return results;
+  }
+
+  /**
+   * At start-up: indexes again what writers that stopped before their last barrier had placed,
+   * in the order they placed it (a power failure may have taken those index rows). A blob the
+   * index already names is skipped; one that is not a valid object is left for fsck.
+   */
+  async recover(principal: Principal): Promise<{ checked: number; reindexed: number; unreadable: number }> {
+    const counts = { checked: 0, reindexed: 0, unreadable: 0 };
+    for (const set of await this.deps.blobs.orphanedRecent()) {
+      const known = await this.deps.index.indexedBlobKeys(set.keys);
+      const studies = new Set<string>();
+      let reindexed = 0;
+      for (const key of set.keys) {
+        counts.checked++;
+        if (known.has(key)) continue;
+        const entry = await this.entryOf(key).catch(() => undefined);
+        if (!entry) { counts.unreadable++; continue; }
+        const [o] = await this.deps.index.insertInstances([entry], this.deps.overwrite);
+        if (o!.status === 'duplicate') {
+          if (o!.existing.blobKey !== key) await this.deps.blobs.delete(key).catch(() => false);
+          continue;
+        }
+        if (o!.status === 'replaced') await this.deps.blobs.delete(o!.replaced.blobKey).catch(() => false);
+        studies.add(entry.study.StudyInstanceUID);
+        reindexed++;
+      }
+      if (reindexed > 0) {
+        await this.deps.audit.record({ action: 'store', outcome: 'success', principal, studies: [...studies], instances: reindexed, reason: 'recovered' });
+      }
+      counts.reindexed += reindexed;
+      await set.release();
+    }
+    return counts;
+  }
+
+  /** The index entry of a placed blob, read back from the blob itself. */
+  private async entryOf(key: string): Promise<InstanceIndexEntry | undefined> {
+    const { blobs } = this.deps;
+    const size = await blobs.size(key);
+    const head = await blobs.read(key, 0, Math.min(size, this.limits.headBytes));
+    const parsed = await this.parseHeader(head, (o, l) => blobs.read(key, o, l), size);
+    const hash = createHash('sha256');
+    for await (const chunk of blobs.open(key)) hash.update(chunk as Buffer);
+    const r = this.validate(parsed, {}, size, hash.digest('hex'));
+    return r.ok ? { ...r.entry, instance: { ...r.entry.instance, blobKey: key } } : undefined;
   }
 
   /** prepare + commit of one object. */

@@ -15,6 +15,14 @@ export interface StagedBlob {
   abort(): Promise<void>;
 }
 
+/** Blobs placed by a writer that stopped before its index was made durable. */
+export interface RecentBlobs {
+  /** In the order they were placed. */
+  keys: string[];
+  /** Forgets them once each is indexed durably (or found not to be an object). */
+  release(): Promise<void>;
+}
+
 export interface BlobStore {
   stage(): Promise<StagedBlob>;
   /** Commits several staged blobs with one round of directory syncs; keys in input order. */
@@ -33,6 +41,14 @@ export interface BlobStore {
   delete(key: string): Promise<boolean>;
   /** Every committed key, for fsck. */
   keys(): AsyncIterable<string>;
+  /**
+   * Every blob placed so far is indexed durably: forget where they went (except the folder still
+   * being filled, unless `all`). Called with no placement in flight (ingest calls it between its
+   * commit rounds, and with `all` when it closes).
+   */
+  forgetRecent(opts?: { all?: boolean }): Promise<void>;
+  /** What writers that are gone placed since their last forgetRecent(): start-up recovery. */
+  orphanedRecent(): Promise<RecentBlobs[]>;
   /** Staged leftovers older than `olderThanMs` (from a crash), removed; returns how many. */
   sweepStaging(olderThanMs: number): Promise<number>;
 }

@@ -7,13 +7,17 @@ import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RampartError } from '../../errors.js';
-import { isBlobKey, type BlobStore, type StagedBlob } from './blob-store.js';
+import { isBlobKey, type BlobStore, type RecentBlobs, type StagedBlob } from './blob-store.js';
+import { RecentJournal, syncDir } from './recent-journal.js';
 
 export class FsBlobStore implements BlobStore {
   private readonly staging: string;
   private readonly madeDirs = new Set<string>();
-  constructor(private readonly root: string) {
+  private readonly journal: RecentJournal;
+  /** `isAlive` tells whether the process that wrote a journal still runs (tests pass their own). */
+  constructor(private readonly root: string, opts: { isAlive?: (pid: number) => boolean } = {}) {
     this.staging = join(root, '.staging');
+    this.journal = new RecentJournal(join(root, '.recent'), opts.isAlive);
   }
 
   async init(): Promise<this> {
@@ -56,13 +60,38 @@ export class FsBlobStore implements BlobStore {
   /** Consecutive batches share a folder (each has 65,536 names to choose from), renewed now and then. */
   private prefix: string | undefined;
   private prefixUses = 0;
-  private nextPrefix(count: number): string {
+  private async nextPrefix(count: number): Promise<string> {
     if (this.prefix === undefined || this.prefixUses + count > 4096) {
       this.prefix = randomBytes(2).toString('hex');
       this.prefixUses = 0;
     }
     this.prefixUses += count;
+    // Journalled before the first blob lands there (a no-op for a folder already recorded).
+    await this.journal.add(this.prefix);
     return this.prefix;
+  }
+
+  forgetRecent(opts: { all?: boolean } = {}): Promise<void> {
+    if (opts.all) { this.prefix = undefined; this.prefixUses = 0; } // the next placement starts a new folder
+    return this.journal.forget(this.prefix);
+  }
+
+  async orphanedRecent(): Promise<RecentBlobs[]> {
+    const out: RecentBlobs[] = [];
+    for (const j of await this.journal.orphans()) {
+      const keys: string[] = [];
+      for (const p of j.prefixes) {
+        const dir = join(this.root, p.slice(0, 2), p.slice(2, 4));
+        const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return []; throw e; });
+        for (const k of names) if (isBlobKey(k) && k.startsWith(p)) keys.push(k);
+      }
+      // In the order they were written, so that a later version of an instance is indexed last.
+      const when = new Map<string, number>();
+      for (const k of keys) when.set(k, (await stat(this.pathOf(k)).catch(() => undefined))?.mtimeMs ?? 0);
+      keys.sort((a, b) => when.get(a)! - when.get(b)! || (a < b ? -1 : 1));
+      out.push({ keys, release: j.release });
+    }
+    return out;
   }
 
   async commitMany(staged: StagedBlob[]): Promise<string[]> {
@@ -77,13 +106,13 @@ export class FsBlobStore implements BlobStore {
     for (const s of staged) if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
     // Every file's fsync (already running since finish) must be done before any rename.
     await Promise.all((staged as FsStagedBlob[]).map((s) => s.durable()));
-    const prefix = this.nextPrefix(staged.length);
+    const prefix = await this.nextPrefix(staged.length);
     for (const s of staged as FsStagedBlob[]) {
       const placed = await s.placeOnly(prefix);
       keys.push(placed.key);
       for (const d of placed.dirs) dirs.add(d);
     }
-    const placed = Promise.all([...dirs].map(fsyncDir)).then(() => undefined);
+    const placed = Promise.all([...dirs].map(syncDir)).then(() => undefined);
     placed.catch(() => undefined); // the caller awaits it
     return { keys, placed };
   }
@@ -147,15 +176,6 @@ export class FsBlobStore implements BlobStore {
       }
     }
     return n;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

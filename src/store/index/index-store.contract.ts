@@ -1,6 +1,7 @@
 // The shared contract of the IndexStore and AccountStore ports: every adapter runs this suite.
 // Matching rules follow PS3.4 C.2.2.2; each test gets a fresh, empty store.
 
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRampartError } from '../../errors.js';
 import type { TokenRecord, UserRecord } from './account-store.js';
@@ -128,6 +129,52 @@ export function runIndexStoreContract(name: string, open: OpenStore): void {
         broken.instance.json = null as unknown as string; // violates NOT NULL
         await expect(store.insertInstances([entry({ sop: '1.2.3.1.1' }), broken], 'reject')).rejects.toThrow();
         expect(await store.counts()).toEqual({ patients: 0, studies: 0, series: 0, instances: 0 });
+      });
+    });
+
+    describe('durability', () => {
+      /** SQLite's synchronous level (2 = FULL) or PostgreSQL's synchronous_commit, as a later write sees it. */
+      const syncSetting = async () => store.dialect === 'sqlite'
+        ? String(Object.values((await sql`PRAGMA synchronous`.execute(store.db)).rows[0] as object)[0])
+        : String(Object.values((await sql`SHOW synchronous_commit`.execute(store.db)).rows[0] as object)[0]);
+      const durableSetting = () => (store.dialect === 'sqlite' ? '2' : 'on');
+
+      it('commits a batch with deferred durability like any other, and every later write is durable again', async () => {
+        const [out] = await store.insertInstances([entry({ sop: '7.1' })], 'reject', { deferDurability: true });
+        expect(out?.status).toBe('stored');
+        expect(await store.getInstance('7.1')).toMatchObject({ blobKey: 'blob-7.1-first' });
+        expect(await syncSetting()).toBe(durableSetting());
+        await store.syncBarrier();
+        expect((await store.counts()).instances).toBe(1);
+      });
+
+      it('restores durable commits after a deferred batch fails, and keeps nothing of it', async () => {
+        const broken = entry({ sop: '7.3' });
+        broken.instance.json = null as unknown as string;
+        await expect(store.insertInstances([entry({ sop: '7.2' }), broken], 'reject', { deferDurability: true })).rejects.toThrow();
+        expect(await syncSetting()).toBe(durableSetting());
+        expect((await store.counts()).instances).toBe(0);
+      });
+
+      it('interleaves deferred batches with other writes without losing any', async () => {
+        await Promise.all([
+          store.insertInstances([entry({ sop: '7.4' })], 'reject', { deferDurability: true }),
+          store.insertInstances([entry({ sop: '7.5' })], 'reject'),
+          store.createUser(user('dora')),
+          store.insertInstances([entry({ sop: '7.6' })], 'reject', { deferDurability: true }),
+          store.syncBarrier(),
+        ]);
+        await store.syncBarrier();
+        expect((await store.counts()).instances).toBe(3);
+        expect(await store.getUserByName('dora')).toBeDefined();
+        expect(await syncSetting()).toBe(durableSetting());
+      });
+
+      it('says which blob keys it refers to', async () => {
+        await store.insertInstances([entry({ sop: '7.7' }), entry({ sop: '7.8' })], 'reject');
+        const found = await store.indexedBlobKeys(['blob-7.7-first', 'blob-nope', 'blob-7.8-first']);
+        expect([...found].sort()).toEqual(['blob-7.7-first', 'blob-7.8-first']);
+        expect((await store.indexedBlobKeys([])).size).toBe(0);
       });
     });
 

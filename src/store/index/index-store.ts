@@ -91,11 +91,21 @@ export interface QueryRow {
 
 export interface RetrieveScope { StudyInstanceUID: string; SeriesInstanceUID?: string; SOPInstanceUID?: string }
 
+export interface InsertOptions { deferDurability?: boolean }
+
 export interface IndexStore {
   /** Creates or upgrades the schema. */
   migrate(): Promise<void>;
-  /** Indexes a batch in one transaction; outcomes are in input order. */
-  insertInstances(entries: InstanceIndexEntry[], policy: OverwritePolicy): Promise<InsertOutcome[]>;
+  /**
+   * Indexes a batch in one transaction; outcomes are in input order. With `deferDurability`
+   * the commit is atomic but may be lost on a power failure until the next syncBarrier(): the
+   * caller must be able to rebuild it (ingest re-indexes blobs from its recent folders).
+   */
+  insertInstances(entries: InstanceIndexEntry[], policy: OverwritePolicy, opts?: InsertOptions): Promise<InsertOutcome[]>;
+  /** Makes every write committed so far durable (those made with deferDurability included). */
+  syncBarrier(): Promise<void>;
+  /** Which of these blob keys the index refers to. */
+  indexedBlobKeys(keys: readonly string[]): Promise<Set<string>>;
   query(q: IndexQuery): Promise<QueryRow[]>;
   /** Instances under a scope, ordered by series then instance number then UID. */
   listInstances(scope: RetrieveScope): Promise<StoredInstance[]>;

@@ -6,7 +6,7 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQ
 import { alreadyExists, badRequest, notFound } from '../../errors.js';
 import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from './account-store.js';
 import type {
-  Column, Condition, IndexQuery, IndexStore, InsertOutcome, InstanceIndexEntry, Level, Match,
+  Column, Condition, IndexQuery, IndexStore, InsertOptions, InsertOutcome, InstanceIndexEntry, Level, Match,
   OverwritePolicy, QueryRow, RetrieveScope, StoredInstance,
 } from './index-store.js';
 import {
@@ -195,14 +195,53 @@ export class KyselyIndexStore implements IndexStore, AccountStore {
 
   // ---- IndexStore: writes ----
 
-  insertInstances(entries: InstanceIndexEntry[], policy: OverwritePolicy): Promise<InsertOutcome[]> {
-    return this.db.transaction().execute(async (trx) => {
+  insertInstances(entries: InstanceIndexEntry[], policy: OverwritePolicy, opts: InsertOptions = {}): Promise<InsertOutcome[]> {
+    const insert = (db: Kysely<DB>) => db.transaction().execute(async (trx) => {
+      // PostgreSQL: this transaction's commit returns before its WAL is flushed.
+      if (opts.deferDurability && this.dialect === 'postgres') await sql`SET LOCAL synchronous_commit TO OFF`.execute(trx);
       const batch = new InsertBatch(trx);
       const out: InsertOutcome[] = [];
       for (const e of entries) out.push(await batch.insert(e, policy));
       await batch.deltas.flush(trx);
       return out;
     });
+    if (!opts.deferDurability || this.dialect !== 'sqlite') return insert(this.db);
+    // SQLite: the setting is per connection, so it is lowered only while this one connection
+    // is held, and every other write keeps synchronous=FULL.
+    return this.db.connection().execute(async (conn) => {
+      await sql`PRAGMA synchronous = NORMAL`.execute(conn);
+      try {
+        return await insert(conn);
+      } finally {
+        await sql`PRAGMA synchronous = FULL`.execute(conn);
+      }
+    });
+  }
+
+  async syncBarrier(): Promise<void> {
+    if (this.dialect === 'postgres') {
+      // An assigned transaction id makes the commit wait for the WAL flush, which covers every
+      // earlier commit made with synchronous_commit off.
+      await this.db.transaction().execute((trx) => sql`SELECT txid_current()`.execute(trx));
+      return;
+    }
+    // A checkpoint syncs the WAL before it copies it into the database, then syncs that.
+    const { rows } = await sql<{ busy: number; log: number; checkpointed: number }>`PRAGMA wal_checkpoint(PASSIVE)`.execute(this.db);
+    const r = rows[0];
+    if (!r || r.busy !== 0 || (r.log >= 0 && r.checkpointed < r.log)) {
+      // Not everything could be copied: a commit in FULL mode still syncs the whole WAL (an
+      // UPDATE writes its page even when the value does not change).
+      await this.db.transaction().execute((trx) => sql`UPDATE schema_version SET version = version`.execute(trx));
+    }
+  }
+
+  async indexedBlobKeys(keys: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const part of chunks([...keys])) {
+      const rows = await this.db.selectFrom('instances').select('blob_key').where('blob_key', 'in', part).execute();
+      for (const r of rows) found.add(r.blob_key);
+    }
+    return found;
   }
 
   deleteScope(scope: RetrieveScope): Promise<StoredInstance[]> {

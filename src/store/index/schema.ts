@@ -244,6 +244,8 @@ export async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
       ['series_modality', 'series', ['modality']],
       ['instances_series_pk', 'instances', ['series_pk', 'instance_number_int']],
       ['instances_sop_class_uid', 'instances', ['sop_class_uid']],
+      // Start-up recovery asks which recently written blobs the index knows.
+      ['instances_blob_key', 'instances', ['blob_key']],
       ['tokens_user_id', 'tokens', ['user_id']],
     ];
     for (const [name, table, columns] of indexes) {
