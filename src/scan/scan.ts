@@ -80,13 +80,19 @@ export async function runScan(o: ScanOptions): Promise<ScanReport> {
     o.onProgress?.(done, jobs.length, label);
   });
   findings.push(...plainBesideTls(endpoints));
-  findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.target.localeCompare(b.target) || a.id.localeCompare(b.id));
   endpoints.sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
-  const summary = Object.fromEntries(SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length])) as ScanReport['summary'];
-  return {
+  return withFindings({
     format: 'rampart-scan/1', tool: { name: 'rampart', version: toolVersion() }, mode: o.mode, startedAt, finishedAt: new Date().toISOString(),
-    targets: o.inputs, endpoints, web, findings, summary,
-  };
+    targets: o.inputs, endpoints, web, findings: [], summary: { high: 0, medium: 0, low: 0, info: 0 },
+  }, findings);
+}
+
+/** The report with these findings added, sorted worst first, and the summary counted again. */
+export function withFindings(r: ScanReport, more: Finding[]): ScanReport {
+  const findings = [...r.findings, ...more];
+  findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.target.localeCompare(b.target) || a.id.localeCompare(b.id));
+  const summary = Object.fromEntries(SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length])) as ScanReport['summary'];
+  return { ...r, findings, summary };
 }
 
 async function probePort(t: ScanTarget, port: number, o: ScanOptions, timeoutMs: number, beforeConnect: () => Promise<void>): Promise<{ endpoint: Endpoint; findings: Finding[] }> {
