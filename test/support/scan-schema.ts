@@ -1,5 +1,5 @@
 // Validates scan reports against the documented schema (docs/scan-report.schema.json) with ajv.
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { REPO } from './build.js';
 
