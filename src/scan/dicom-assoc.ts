@@ -174,7 +174,11 @@ export async function probeDicom(o: AssocProbeOptions, sniffed: Sniffed): Promis
       const m = await moveToUnknown(assoc, moveCtx.id, moveCtx.abstractSyntax, tsOf(moveCtx.id), o.timeoutMs);
       info.moveToUnknownStatus = m.status;
       const line = [`-> C-MOVE ${moveCtx.label} of a random Study Instance UID (matches nothing) to made-up destination "${m.destination}"`, `<- ${m.status === undefined ? `no answer${m.error ? `: ${m.error}` : ''}` : statusText(m.status)}`];
-      if (!isMoveRefusal(m.status)) findings.push(finding('dicom-move-unchecked', o.target, line));
+      if (m.status === 0) {
+        // Nothing matched, so nothing was to be sent: some archives check the destination only then.
+        findings.push(finding('dicom-move-unchecked', o.target, [...line, 'the request matched nothing, so whether the destination would be checked before sending real images cannot be seen from here'],
+          { severity: 'low', title: 'C-MOVE to an unknown destination AE was answered Success (not refused up front)' }));
+      } else if (!isMoveRefusal(m.status)) findings.push(finding('dicom-move-unchecked', o.target, line));
       else evidence.push(...line);
     }
   } finally {
