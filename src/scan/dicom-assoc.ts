@@ -151,7 +151,7 @@ export async function probeDicom(o: AssocProbeOptions, sniffed: Sniffed): Promis
         if (!ctx || !assoc.isEstablished) continue;
         const r = await countFind(assoc, ctx.id, cls, tsOf(ctx.id), level, o.maxFindRecords, o.timeoutMs * 2);
         const status = r.status === undefined ? 'no final status' : statusText(r.status);
-        lines.push(`-> C-FIND ${ctx.label}, level ${level}, ${level === 'PATIENT' ? 'PatientID' : 'StudyInstanceUID'} empty (universal matching)`);
+        lines.push(`-> C-FIND, ${ctx.label.replace(/ C-FIND$/, '')}, level ${level}, ${level === 'PATIENT' ? 'PatientID' : 'StudyInstanceUID'} empty (universal matching)`);
         lines.push(`<- ${r.records} record(s)${r.truncated ? ` (stopped with C-CANCEL at ${o.maxFindRecords})` : ''}, ${status}${r.error ? `; ${r.error}` : ''}; records counted and discarded unread`);
         if (r.records > 0 || r.status === 0 || r.status === 0xfe00) {
           answered = true;
@@ -173,7 +173,7 @@ export async function probeDicom(o: AssocProbeOptions, sniffed: Sniffed): Promis
     if (moveCtx && assoc.isEstablished) {
       const m = await moveToUnknown(assoc, moveCtx.id, moveCtx.abstractSyntax, tsOf(moveCtx.id), o.timeoutMs);
       info.moveToUnknownStatus = m.status;
-      const line = [`-> C-MOVE ${moveCtx.label} of a random Study Instance UID (matches nothing) to made-up destination "${m.destination}"`, `<- ${m.status === undefined ? `no answer${m.error ? `: ${m.error}` : ''}` : statusText(m.status)}`];
+      const line = [`-> C-MOVE, ${moveCtx.label.replace(/ C-MOVE$/, '')}, of a random Study Instance UID (matches nothing) to made-up destination "${m.destination}"`, `<- ${m.status === undefined ? `no answer${m.error ? `: ${m.error}` : ''}` : statusText(m.status)}`];
       if (m.status === 0) {
         // Nothing matched, so nothing was to be sent: some archives check the destination only then.
         findings.push(finding('dicom-move-unchecked', o.target, [...line, 'the request matched nothing, so whether the destination would be checked before sending real images cannot be seen from here'],

@@ -3,7 +3,7 @@
 // with its defaults, Rampart's HTTP door, and a small open DICOMweb stand-in. Every report is
 // checked against the documented schema and searched for the patients' names and ids.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -283,6 +283,61 @@ describe('web endpoints', () => {
     expect(d.severity).toBe('high');
     expect(d.evidence.join('\n')).toContain('"orthanc"');
     expect(d.evidence.join('\n')).not.toContain('orthanc:orthanc');
+  });
+});
+
+describe('rampart scan --self', () => {
+  let t: TestNode;
+  let cfg: string;
+
+  beforeAll(async () => {
+    const [httpPort, dimsePort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+    t = await startTestNode({ 'http.port': httpPort, 'dimse.port': dimsePort, 'dimse.tlsPort': tlsPort }, { dimse: true });
+    cfg = join(t.dataDir, 'rampart.json');
+    await writeFile(cfg, JSON.stringify({ dataDir: t.dataDir, http: { port: httpPort }, dimse: { port: dimsePort, tlsPort } }));
+    await t.node.peers.addPeer({ aeTitle: 'MODALITY1', host: '127.0.0.1', port: 104, tls: false, certFingerprint: null, requireIdentity: false, createdAt: new Date().toISOString(), allow: ['echo', 'store'] });
+  });
+  afterAll(async () => { await t?.stop(); });
+
+  it('probes the configured addresses, adds what the configuration says, and finds nothing high or medium', async () => {
+    const r = await scan(['--self', '--config', cfg, '--fail-on', 'medium']);
+    expect(r.code, r.out).toBe(0);
+    const rep = r.report!;
+    expect(rep.mode).toBe('self');
+    expect(rep.endpoints.map((e) => e.kind).sort()).toEqual(['dicom', 'dicom-tls']);
+    expect(rep.web[0]!.status).toBe(401);
+    // Our own AE title was tried too, from a made-up calling AE title, and refused.
+    expect(rep.findings.find((f) => f.id === 'dicom-rejects-unknown')!.evidence.join('\n')).toMatch(/"RAMPART"/);
+    const plainPeers = rep.findings.find((f) => f.id === 'config-peer-without-tls')!;
+    expect(plainPeers.severity).toBe('info'); // the peer is on loopback
+    expect(plainPeers.evidence.join('\n')).toContain('MODALITY1');
+    expect(ids(rep)).toContain('config-identity-not-required');
+    expect(ids(rep)).not.toContain('probe-incomplete');
+  });
+
+  it('keeps the result for the security page, readable by administrators only', async () => {
+    await scan(['--self', '--config', cfg]);
+    const file = join(t.dataDir, 'scan', 'last-self-scan.json');
+    const kept = JSON.parse(await readFile(file, 'utf8')) as ScanReport;
+    expect(kept.mode).toBe('self');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const url = `${t.url}/api/admin/security-scan`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${await t.token(['read'])}` } })).status).toBe(403);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${await t.token(['admin'])}` } });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toEqual(kept);
+    expect(validate(body)).toBe(true);
+  });
+
+  it('says so when the configured node is not running', async () => {
+    const data = await mkdtemp(join(work, 'self-down-'));
+    const c = join(data, 'rampart.json');
+    await writeFile(c, JSON.stringify({ dataDir: data, http: { port: await freePort() }, dimse: { port: await freePort(), tlsPort: await freePort() } }));
+    const r = await scan(['--self', '--config', c]);
+    const down = r.report!.findings.find((f) => f.id === 'probe-incomplete')!;
+    expect(down.evidence.join('\n')).toMatch(/is `rampart serve` running/);
   });
 });
 
