@@ -10,7 +10,7 @@ import { SopClass } from '../net/dimse/constants.js';
 import { PduType, type AssociateAc, type AssociateRj, type PresentationContextRq } from '../net/pdu/types.js';
 import { describeClose, describeConnectError } from '../net/scu-ops.js';
 import { openAssociation } from '../net/scu.js';
-import { countFind, echoOver, isMoveRefusal, moveToUnknown, statusText } from './dicom-ops.js';
+import { countFind, echoOver, getNothing, isMoveRefusal, moveToUnknown, statusText } from './dicom-ops.js';
 import { clean, finding } from './findings.js';
 import { randomAe, type Sniffed } from './sniff.js';
 import type { DicomInfo, Finding } from './types.js';
@@ -165,9 +165,16 @@ export async function probeDicom(o: AssocProbeOptions, sniffed: Sniffed): Promis
         findings.push(finding('dicom-query-open', o.target, lines, { title: `Patient records can be queried by anyone: ${n} returned to a stranger` }));
       }
     }
-    const getCtxs = accepted.filter((c) => c.service === 'get');
-    if (getCtxs.length) {
-      findings.push(finding('dicom-retrieve-open', o.target, [`-> A-ASSOCIATE-RQ from ${who}`, `<- accepted: ${getCtxs.map((c) => c.label).join(', ')}`, 'no C-GET was sent']));
+    const getCtx = accepted.find((c) => c.service === 'get' && c.abstractSyntax === SopClass.StudyRootGet) ?? accepted.find((c) => c.service === 'get');
+    if (getCtx && assoc.isEstablished) {
+      const g = await getNothing(assoc, getCtx.id, getCtx.abstractSyntax, tsOf(getCtx.id), o.timeoutMs);
+      const line = [
+        `-> A-ASSOCIATE-RQ from ${who} <- accepted: ${accepted.filter((c) => c.service === 'get').map((c) => c.label).join(', ')}`,
+        `-> C-GET, ${getCtx.label.replace(/ C-GET$/, '')}, of a random Study Instance UID (matches nothing, so nothing can be sent)`,
+        `<- ${g.status === undefined ? `no answer${g.error ? `: ${g.error}` : ''}` : statusText(g.status)}`,
+      ];
+      if (g.status !== undefined && !isMoveRefusal(g.status)) findings.push(finding('dicom-retrieve-open', o.target, [...line, 'a stranger\'s C-GET is processed, not refused: one that names a real study would return its images']));
+      else evidence.push(...line);
     }
     const moveCtx = accepted.find((c) => c.service === 'move' && c.abstractSyntax === SopClass.StudyRootMove) ?? accepted.find((c) => c.service === 'move');
     if (moveCtx && assoc.isEstablished) {

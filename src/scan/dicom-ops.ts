@@ -1,7 +1,8 @@
 // What a stranger can do once an association is accepted, asked without harm: C-ECHO; a
 // universal C-FIND at PATIENT and STUDY level whose answers are counted and dropped unread
-// (never parsed, never kept), cancelled after a bound; and a C-MOVE of a study that cannot
-// exist to a destination nobody registered, to see whether it is refused. Never C-STORE.
+// (never parsed, never kept), cancelled after a bound; a C-MOVE of a study that cannot exist to a
+// destination nobody registered, and a C-GET of a study that cannot exist, to see whether they
+// are refused. Never C-STORE; nothing that could match data is ever retrieved.
 import { newUid } from '../dicom/uid.js';
 import { writeDataSet } from '../dicom/writer.js';
 import type { Association } from '../net/association.js';
@@ -97,7 +98,27 @@ export async function moveToUnknown(assoc: Association, contextId: number, sopCl
   return out;
 }
 
-/** A C-MOVE answer that means "I will not send to that destination". */
+/**
+ * C-GET of a random (so non-existent) Study Instance UID: nothing can be sent back, but the
+ * answer shows whether a stranger's C-GET is refused up front or processed.
+ */
+export async function getNothing(assoc: Association, contextId: number, sopClass: string, ts: string, timeoutMs: number): Promise<{ status?: number; error?: string }> {
+  const identifier = writeDataSet(buildIdentifier('STUDY', [{ ...parseQueryKey('StudyInstanceUID'), value: newUid() }]), ts);
+  const out: { status?: number; error?: string } = {};
+  try {
+    await bounded(assoc, timeoutMs, async () => {
+      for await (const r of assoc.request(contextId, { commandField: CommandField.CGetRq, affectedSopClassUid: sopClass, priority: 0, hasDataSet: true }, identifier)) {
+        out.status = r.command.status;
+        await drain(r.data);
+      }
+    }, () => assoc.abort('C-GET probe timed out'));
+  } catch (e) {
+    out.error = (e as Error).message;
+  }
+  return out;
+}
+
+/** A C-MOVE or C-GET answer that means "refused" (not success, pending or a warning). */
 export const isMoveRefusal = (status: number | undefined): boolean =>
   status !== undefined && !isPending(status) && status !== DimseStatus.Success && (status & 0xf000) !== 0xb000;
 

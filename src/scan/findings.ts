@@ -15,8 +15,8 @@ export const CATALOGUE = {
     fix: 'Accept C-STORE only from registered modalities (AE title and address), over DICOM TLS where the network is not trusted. A stranger who can store can plant or overwrite images. (The scan only saw the storage contexts accepted; it never stored anything.)',
   },
   'dicom-retrieve-open': {
-    severity: 'high', title: 'Anyone can retrieve images (C-GET accepted from an unknown AE)',
-    fix: 'Refuse C-GET (and C-MOVE) to calling AE titles that are not registered, or require user identity over DICOM TLS. (The scan only saw the C-GET context accepted; it retrieved nothing.)',
+    severity: 'high', title: 'Anyone can retrieve images (C-GET from an unknown AE is not refused)',
+    fix: 'Refuse C-GET (and C-MOVE) to calling AE titles that are not registered, or require user identity over DICOM TLS. (The scan asked only for a study that does not exist; it retrieved nothing.)',
   },
   'dicom-move-unchecked': {
     severity: 'medium', title: 'C-MOVE to an unknown destination AE was not refused',

@@ -122,7 +122,7 @@ export async function probeHttp(base: URL, o: HttpProbeOptions): Promise<{ info:
     r.body.fill(0); // the answer is patient data: counted, then gone
     if (studies !== undefined) {
       info.openQido.push({ url: u.toString(), status: r.status, studies });
-      findings.push(finding('http-qido-open', target, [`-> GET ${u.pathname}${u.search} with no credentials`, `<- ${r.status}, ${studies}${r.truncated ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} (counted, not read)`], { title: `DICOMweb search (QIDO-RS) answers without credentials: ${studies}${studies >= 1000 ? '+' : ''} studies listed to a stranger` }));
+      findings.push(finding('http-qido-open', target, [`-> GET ${u.pathname}${u.search} with no credentials`, `<- ${r.status}, ${studies}${r.truncated ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} (counted, not read)`], { title: `DICOMweb search (QIDO-RS) answers without credentials: ${studies}${studies >= 1000 ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} listed to a stranger` }));
       break;
     }
     if (r.status === 401 || r.status === 403) needAuth.push(u);

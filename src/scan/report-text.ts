@@ -41,7 +41,7 @@ export function reportText(r: ScanReport, opts: { verbose?: boolean } = {}): str
   out.push(`Rampart exposure scan (${r.mode === 'self' ? 'this node' : r.targets.join(' ')}), ${r.startedAt.slice(0, 19).replace('T', ' ')} UTC`);
   out.push('');
   for (const e of r.endpoints) out.push(endpointLine(e));
-  for (const w of r.web) out.push(`${w.url.padEnd(22)} HTTP ${w.status ?? 'no answer'} without credentials${w.openQido.length ? `; QIDO-RS open (${w.openQido[0]!.studies} studies)` : ''}${w.server ? `; Server: ${w.server}` : ''}`);
+  for (const w of r.web) out.push(`${w.url.padEnd(22)} HTTP ${w.status ?? 'no answer'} without credentials${w.openQido.length ? `; QIDO-RS open (${w.openQido[0]!.studies} stud${w.openQido[0]!.studies === 1 ? 'y' : 'ies'})` : ''}${w.server ? `; Server: ${w.server}` : ''}`);
   out.push('');
   const s = r.summary;
   out.push(`Findings: ${s.high} high, ${s.medium} medium, ${s.low} low, ${s.info} info`);

@@ -172,8 +172,10 @@ describe('DCMTK dcmqrscp accepting any calling AE, with studies', () => {
     const move = rep.findings.find((f) => f.id === 'dicom-move-unchecked')!;
     expect(move.severity).toBe('low');
     expect(move.evidence.join('\n')).toMatch(/matched nothing/);
-    // C-GET is on in dcmqrscp by default: images retrievable by a stranger.
-    expect(rep.findings.find((f) => f.id === 'dicom-retrieve-open')?.severity).toBe('high');
+    // C-GET is on in dcmqrscp by default: a stranger's C-GET (of a study that does not exist) is processed.
+    const get = rep.findings.find((f) => f.id === 'dicom-retrieve-open')!;
+    expect(get.severity).toBe('high');
+    expect(get.evidence.join('\n')).toMatch(/matches nothing/);
     // No PHI anywhere: not in the terminal text, not in the JSON.
     for (const out of [r.out, r.err, r.json!]) {
       for (const pt of patients) {
