@@ -5,14 +5,15 @@ import { fsck, usage as fsckUsage } from './fsck.js';
 import { importCmd, usage as importUsage } from './import.js';
 import { peer, usage as peerUsage } from './peer.js';
 import { processIo, type Io } from './common.js';
+import { scan, usage as scanUsage } from './scan.js';
 import { serve, usage as serveUsage } from './serve.js';
 import { token, usage as tokenUsage } from './token.js';
 import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  serve, user, token, import: importCmd, fsck, peer, dicom,
+  serve, user, token, import: importCmd, fsck, peer, dicom, scan,
 };
-const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage };
+const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage, scan: scanUsage };
 
 const HELP = `usage: rampart <command> [options]
 
@@ -23,6 +24,7 @@ const HELP = `usage: rampart <command> [options]
   token     create, list or revoke API tokens
   peer      add, list or remove the DICOM peers allowed to connect
   dicom     echo, store, find, move or get against any DICOM peer (SCU)
+  scan      exposure self-audit of DICOM and web endpoints you run (--self: this node)
 
 Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --config FILE.`;
 

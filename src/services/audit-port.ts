@@ -5,7 +5,7 @@ import type { Principal } from '../security/principal.js';
 export type AuditAction =
   | 'store' | 'query' | 'retrieve' | 'metadata' | 'delete' | 'login' | 'token-create' | 'token-revoke'
   | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import'
-  | 'association' | 'peer-add' | 'peer-remove';
+  | 'association' | 'peer-add' | 'peer-remove' | 'scan';
 
 export interface AuditEvent {
   action: AuditAction;

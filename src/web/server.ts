@@ -8,6 +8,7 @@ import { isLoopback } from '../config/schema.js';
 import { RampartError, notFound } from '../errors.js';
 import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
+import { SECURITY_SCAN_PATH, securityScanRoute } from './api/security-scan.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
 import { registerQido } from './dicomweb/qido.js';
@@ -47,6 +48,7 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       }
       // Authenticate before saying anything about the route: no door answers anonymously.
       const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', 'dicomweb');
+      if (url.pathname === SECURITY_SCAN_PATH) { await securityScanRoute(req, res, principal, cfg.dataDir); return; }
       if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
       const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();
