@@ -15,6 +15,7 @@ command -v dcmdump >/dev/null || need+=(dcmtk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
 command -v nmap >/dev/null || need+=(nmap)
+command -v jing >/dev/null || need+=(jing)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"

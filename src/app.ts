@@ -2,7 +2,10 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
-import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
+import { patientEnricher } from './security/audit/enrich.js';
+import { claimChainDir } from './security/audit/files.js';
+import { loadSigningKey } from './security/audit/keys.js';
+import { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { DimseService } from './services/dimse.js';
 import { IngestService } from './services/ingest.js';
@@ -18,7 +21,7 @@ export interface Node {
   config: Readonly<Config>;
   index: KyselyIndexStore;
   blobs: FsBlobStore;
-  audit: JsonlAuditSink;
+  audit: AuditTrail;
   authenticator: Authenticator;
   ingest: IngestService;
   query: QueryService;
@@ -36,7 +39,14 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
-  const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
+  const auditDir = join(config.dataDir, 'audit');
+  await mkdir(auditDir, { recursive: true, mode: 0o700 });
+  const chain = await claimChainDir(auditDir);
+  const audit = await AuditTrail.open({
+    dir: chain.dir, release: chain.release, signingKey: await loadSigningKey(auditDir, config.audit.signingKey), failOpen: config.audit.failOpen,
+    syncIntervalMs: config.audit.syncIntervalMs, checkpointEvery: config.audit.checkpointEvery, rotateBytes: config.audit.rotateBytes,
+    enrich: patientEnricher(index), log: (m) => process.stderr.write(m + '\n'),
+  });
   const retrieve = new RetrieveService({ index, blobs, audit });
   const render = new RenderService(retrieve);
   const authenticator = new Authenticator(index);
@@ -51,8 +61,9 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
-      await index.close();
+      // The trail first: events still in flight may ask the index for their patients.
       await audit.close();
+      await index.close();
     },
   };
 }
