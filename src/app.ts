@@ -3,9 +3,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { patientEnricher } from './security/audit/enrich.js';
-import { claimChainDir } from './security/audit/files.js';
-import { loadSigningKey } from './security/audit/keys.js';
-import { AuditTrail } from './security/audit/trail.js';
+import { openAuditTrail } from './security/audit/open.js';
+import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { DimseService } from './services/dimse.js';
 import { IngestService } from './services/ingest.js';
@@ -39,14 +38,7 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
-  const auditDir = join(config.dataDir, 'audit');
-  await mkdir(auditDir, { recursive: true, mode: 0o700 });
-  const chain = await claimChainDir(auditDir);
-  const audit = await AuditTrail.open({
-    dir: chain.dir, release: chain.release, signingKey: await loadSigningKey(auditDir, config.audit.signingKey), failOpen: config.audit.failOpen,
-    syncIntervalMs: config.audit.syncIntervalMs, checkpointEvery: config.audit.checkpointEvery, rotateBytes: config.audit.rotateBytes,
-    enrich: patientEnricher(index), log: (m) => process.stderr.write(m + '\n'),
-  });
+  const audit = await openAuditTrail(config, patientEnricher(index));
   const retrieve = new RetrieveService({ index, blobs, audit });
   const render = new RenderService(retrieve);
   const authenticator = new Authenticator(index);
