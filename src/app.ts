@@ -3,7 +3,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { patientEnricher } from './security/audit/enrich.js';
-import { openAuditTrail } from './security/audit/open.js';
+import { openAuditTrail, startForwarder } from './security/audit/open.js';
+import type { SyslogForwarder } from './security/audit/forwarder.js';
 import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { DimseService } from './services/dimse.js';
@@ -21,6 +22,8 @@ export interface Node {
   index: KyselyIndexStore;
   blobs: FsBlobStore;
   audit: AuditTrail;
+  /** Sends the trail to the syslog audit repository (when configured and asked for). */
+  forwarder?: SyslogForwarder;
   authenticator: Authenticator;
   ingest: IngestService;
   query: QueryService;
@@ -32,13 +35,15 @@ export interface Node {
   close(): Promise<void>;
 }
 
-export async function openNode(config: Readonly<Config>): Promise<Node> {
+/** forwardAudit: this process sends the trail to the syslog repository (serve does; short CLI commands do not). */
+export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: boolean } = {}): Promise<Node> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const index = config.index.url === 'sqlite'
     ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = await openAuditTrail(config, patientEnricher(index));
+  const forwarder = opts.forwardAudit ? await startForwarder(config, audit) : undefined;
   const retrieve = new RetrieveService({ index, blobs, audit });
   const render = new RenderService(retrieve);
   const authenticator = new Authenticator(index);
@@ -50,11 +55,12 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
+    config, index, blobs, audit, forwarder, authenticator, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
       // The trail first: events still in flight may ask the index for their patients.
       await audit.close();
+      await forwarder?.stop();
       await index.close();
     },
   };

@@ -17,7 +17,7 @@ export async function serve(args: string[], io: Io, signal?: AbortSignal): Promi
     'http.host': values.host, 'http.port': values['http-port'], 'index.url': values.index,
     'dimse.port': values['dicom-port'], 'dimse.tlsPort': values['dicom-tls-port'], 'dimse.aeTitle': values['ae-title'],
   });
-  const node = await openNode(config);
+  const node = await openNode(config, { forwardAudit: true });
   const swept = await node.blobs.sweepStaging(60_000);
   if (swept) io.err(`removed ${swept} staged upload(s) left by an earlier stop`);
   const adminFile = await ensureInitialAdmin(node);

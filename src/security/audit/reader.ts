@@ -9,8 +9,10 @@ import { listChains, listTrailFiles } from './files.js';
 export interface ReadRange { since?: Date; until?: Date }
 
 /** Entries of one chain in chain order; unreadable lines are skipped (verify reports them). */
-export async function* chainEntries(dir: string, range: ReadRange = {}): AsyncIterable<ChainEntry> {
-  const files = await listTrailFiles(dir);
+export async function* chainEntries(dir: string, range: ReadRange = {}, fromSeq = 0): AsyncIterable<ChainEntry> {
+  const all = await listTrailFiles(dir);
+  // Files that end before fromSeq (the next one starts at or below it) are not read at all.
+  const files = all.filter((f, i) => (all[i + 1]?.firstSeq ?? Infinity) > fromSeq);
   const since = range.since?.toISOString();
   const until = range.until?.toISOString();
   for (const f of files) {
