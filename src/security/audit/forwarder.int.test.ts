@@ -31,7 +31,7 @@ function startReceiver(port = 0): Promise<{ server: Server; port: number; stop()
   const sockets = new Set<Socket>();
   const server = createServer({ key, cert }, (s) => {
     sockets.add(s);
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     s.on('data', (d: Buffer) => {
       const r = unframe(Buffer.concat([buf, d]));
       received.push(...r.messages);
