@@ -3,7 +3,10 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { patientEnricher } from './security/audit/enrich.js';
-import { openAuditTrail, startForwarder } from './security/audit/open.js';
+import type { AuditSource } from './security/audit/dicom-xml.js';
+import { auditDir, auditSource, openAuditTrail, startForwarder } from './security/audit/open.js';
+import { AuditReports } from './security/audit/reports.js';
+import { AccessAlerts } from './security/audit/alerts.js';
 import type { SyslogForwarder } from './security/audit/forwarder.js';
 import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
@@ -22,6 +25,8 @@ export interface Node {
   index: KyselyIndexStore;
   blobs: FsBlobStore;
   audit: AuditTrail;
+  auditReports: AuditReports;
+  auditSource: AuditSource;
   /** Sends the trail to the syslog audit repository (when configured and asked for). */
   forwarder?: SyslogForwarder;
   authenticator: Authenticator;
@@ -43,6 +48,10 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = await openAuditTrail(config, patientEnricher(index));
+  const alerts = new AccessAlerts(audit, {
+    ...config.audit.alerts, canaryStudies: (config.audit.alerts.canaryStudies ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+  });
+  audit.onEntry((e) => alerts.observe(e));
   const forwarder = opts.forwardAudit ? await startForwarder(config, audit) : undefined;
   const retrieve = new RetrieveService({ index, blobs, audit });
   const render = new RenderService(retrieve);
@@ -55,7 +64,8 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, forwarder, authenticator, ingest, query, retrieve, render, peers, dimse,
+    config, index, blobs, audit, forwarder, authenticator,
+    auditReports: new AuditReports(auditDir(config), audit), auditSource: auditSource(config), ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
       // The trail first: events still in flight may ask the index for their patients.
