@@ -2,7 +2,13 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
-import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
+import { patientEnricher } from './security/audit/enrich.js';
+import type { AuditSource } from './security/audit/dicom-xml.js';
+import { auditDir, auditSource, openAuditTrail, startForwarder } from './security/audit/open.js';
+import { AuditReports } from './security/audit/reports.js';
+import { AccessAlerts } from './security/audit/alerts.js';
+import type { SyslogForwarder } from './security/audit/forwarder.js';
+import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { systemPrincipal } from './security/principal.js';
 import { DimseService } from './services/dimse.js';
@@ -19,7 +25,11 @@ export interface Node {
   config: Readonly<Config>;
   index: KyselyIndexStore;
   blobs: FsBlobStore;
-  audit: JsonlAuditSink;
+  audit: AuditTrail;
+  auditReports: AuditReports;
+  auditSource: AuditSource;
+  /** Sends the trail to the syslog audit repository (when configured and asked for). */
+  forwarder?: SyslogForwarder;
   authenticator: Authenticator;
   ingest: IngestService;
   query: QueryService;
@@ -33,13 +43,19 @@ export interface Node {
   close(): Promise<void>;
 }
 
-export async function openNode(config: Readonly<Config>): Promise<Node> {
+/** forwardAudit: this process sends the trail to the syslog repository (serve does; short CLI commands do not). */
+export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: boolean } = {}): Promise<Node> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const index = config.index.url === 'sqlite'
     ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
-  const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
+  const audit = await openAuditTrail(config, patientEnricher(index));
+  const alerts = new AccessAlerts(audit, {
+    ...config.audit.alerts, canaryStudies: (config.audit.alerts.canaryStudies ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+  });
+  audit.onEntry((e) => alerts.observe(e));
+  const forwarder = opts.forwardAudit ? await startForwarder(config, audit) : undefined;
   const retrieve = new RetrieveService({ index, blobs, audit });
   const render = new RenderService(retrieve);
   const authenticator = new Authenticator(index);
@@ -57,12 +73,15 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse, recovered,
+    config, index, blobs, audit, forwarder, authenticator, recovered,
+    auditReports: new AuditReports(auditDir(config), audit), auditSource: auditSource(config), ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
       await ingest.close().catch(() => undefined); // on failure the journal stays for the next start
-      await index.close();
+      // The trail next: events still in flight may ask the index for their patients.
       await audit.close();
+      await forwarder?.stop();
+      await index.close();
     },
   };
 }

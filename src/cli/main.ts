@@ -1,5 +1,6 @@
 // The `rampart` command: one verb per file in this folder.
 import { isRampartError } from '../errors.js';
+import { audit, usage as auditUsage } from './audit.js';
 import { dicom, usage as dicomUsage } from './dicom.js';
 import { fsck, usage as fsckUsage } from './fsck.js';
 import { importCmd, usage as importUsage } from './import.js';
@@ -11,9 +12,9 @@ import { token, usage as tokenUsage } from './token.js';
 import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  serve, user, token, import: importCmd, fsck, peer, dicom, scan,
+  serve, user, token, import: importCmd, fsck, peer, dicom, scan, audit,
 };
-const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage, scan: scanUsage };
+const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage, scan: scanUsage, audit: auditUsage };
 
 const HELP = `usage: rampart <command> [options]
 
@@ -25,6 +26,7 @@ const HELP = `usage: rampart <command> [options]
   peer      add, list or remove the DICOM peers allowed to connect
   dicom     echo, store, find, move or get against any DICOM peer (SCU)
   scan      exposure self-audit of DICOM and web endpoints you run (--self: this node)
+  audit     verify the tamper-evident audit trail, or export it (DICOM XML, FHIR, CSV)
 
 Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --config FILE.`;
 

@@ -17,7 +17,7 @@ export async function serve(args: string[], io: Io, signal?: AbortSignal): Promi
     'http.host': values.host, 'http.port': values['http-port'], 'index.url': values.index,
     'dimse.port': values['dicom-port'], 'dimse.tlsPort': values['dicom-tls-port'], 'dimse.aeTitle': values['ae-title'],
   });
-  const node = await openNode(config);
+  const node = await openNode(config, { forwardAudit: true });
   const { reindexed, unreadable } = node.recovered;
   if (reindexed) io.err(`indexed again ${reindexed} stored instance(s) whose index rows an earlier stop had not yet made durable`);
   if (unreadable) io.err(`${unreadable} blob(s) written by an earlier stop are not valid objects: see rampart fsck`);

@@ -62,6 +62,43 @@ export interface Config {
     identityRequiresTls: boolean;
     maxRetrieveInstances: number;
   };
+  /** The audit trail (docs/audit.md). */
+  audit: {
+    /** When the trail cannot be written, let the access go on (logged) instead of refusing it. */
+    failOpen: boolean;
+    /** PEM file of the operator's Ed25519 signing key; DATA/audit/signing-key.pem (made on first start) when absent. */
+    signingKey: string | null;
+    /** Group commit: entries are fsync'd at most this long after they are written. */
+    syncIntervalMs: number;
+    /** A signed checkpoint after this many entries (and every minute, and at stop). */
+    checkpointEvery: number;
+    /** A new trail file when this size is reached or the UTC day changes. */
+    rotateBytes: number;
+    syslog: {
+      /** Audit record repository (RFC 5425 syslog over TLS); off when null. */
+      host: string | null;
+      port: number;
+      /** PEM CA bundle the repository's certificate must chain to (system CAs when absent). */
+      ca: string | null;
+      /** Client certificate and key for mutual TLS, when the repository asks for one. */
+      cert: string | null;
+      key: string | null;
+      /** SHA-256 fingerprint (hex, colons allowed) the repository's certificate must have. */
+      fingerprint: string | null;
+      /** TLS server name to check the certificate against (the host when absent). */
+      serverName: string | null;
+    };
+    alerts: {
+      /** Study Instance UIDs (comma-separated) whose every access raises an alert. */
+      canaryStudies: string | null;
+      /** A principal's instances/queries per hour above max(floor, factor x its own hourly average) raise an alert. */
+      volumeFloor: number;
+      volumeFactor: number;
+      /** This many failures by one principal or address within the window raise an alert. */
+      failures: number;
+      failureWindowSeconds: number;
+    };
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -74,6 +111,11 @@ export const DEFAULTS: Config = {
     enabled: true, aeTitle: 'RAMPART', host: null, port: 11112, tlsPort: 2762, tlsCert: null, tlsKey: null,
     maxAssociations: 64, maxAssociationsPerPeer: 8, maxPduLength: 256 * 1024, artimSeconds: 30, idleSeconds: 300,
     maxPendingOperations: 16, requireIdentity: false, identityRequiresTls: true, maxRetrieveInstances: 100_000,
+  },
+  audit: {
+    failOpen: false, signingKey: null, syncIntervalMs: 50, checkpointEvery: 1000, rotateBytes: 64 * 1024 ** 2,
+    syslog: { host: null, port: 6514, ca: null, cert: null, key: null, fingerprint: null, serverName: null },
+    alerts: { canaryStudies: null, volumeFloor: 1000, volumeFactor: 10, failures: 10, failureWindowSeconds: 300 },
   },
 };
 
@@ -88,6 +130,11 @@ const SCHEMA: Record<string, Kind> = {
   'dimse.tlsCert': 'string?', 'dimse.tlsKey': 'string?', 'dimse.maxAssociations': 'int', 'dimse.maxAssociationsPerPeer': 'int',
   'dimse.maxPduLength': 'int', 'dimse.artimSeconds': 'int', 'dimse.idleSeconds': 'int', 'dimse.maxPendingOperations': 'int',
   'dimse.requireIdentity': 'bool', 'dimse.identityRequiresTls': 'bool', 'dimse.maxRetrieveInstances': 'int',
+  'audit.failOpen': 'bool', 'audit.signingKey': 'string?', 'audit.syncIntervalMs': 'int', 'audit.checkpointEvery': 'int',
+  'audit.rotateBytes': 'int', 'audit.syslog.host': 'string?', 'audit.syslog.port': 'int', 'audit.syslog.ca': 'string?',
+  'audit.syslog.cert': 'string?', 'audit.syslog.key': 'string?', 'audit.syslog.fingerprint': 'string?', 'audit.syslog.serverName': 'string?',
+  'audit.alerts.canaryStudies': 'string?', 'audit.alerts.volumeFloor': 'int', 'audit.alerts.volumeFactor': 'int',
+  'audit.alerts.failures': 'int', 'audit.alerts.failureWindowSeconds': 'int',
 };
 
 /** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
@@ -184,6 +231,11 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if ((c.dimse.tlsCert === null) !== (c.dimse.tlsKey === null)) throw bad('dimse.tlsCert and dimse.tlsKey go together');
   for (const k of ['port', 'tlsPort'] as const) if ((c.dimse[k] ?? 0) > 65535) throw bad(`dimse.${k} must be at most 65535`);
   if (c.dimse.maxPduLength < 4096 || c.dimse.maxPduLength > 16 * 1024 * 1024) throw bad('dimse.maxPduLength must be between 4096 and 16 MiB');
+  if (c.audit.syncIntervalMs < 1 || c.audit.syncIntervalMs > 10_000) throw bad('audit.syncIntervalMs must be between 1 and 10000');
+  if (c.audit.checkpointEvery < 1) throw bad('audit.checkpointEvery must be at least 1');
+  if (c.audit.rotateBytes < 64 * 1024) throw bad('audit.rotateBytes must be at least 64 KiB');
+  if ((c.audit.syslog.cert === null) !== (c.audit.syslog.key === null)) throw bad('audit.syslog.cert and audit.syslog.key go together');
+  if (c.audit.syslog.port < 1 || c.audit.syslog.port > 65535) throw bad('audit.syslog.port must be between 1 and 65535');
   return deepFreeze(c);
 }
 

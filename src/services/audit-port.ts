@@ -1,11 +1,19 @@
 // The audit port every service writes to, on success and on failure alike. The full trail
-// (hash chain, signed checkpoints, DICOM and FHIR exports) is built behind this interface.
+// (hash chain, signed checkpoints, DICOM and FHIR exports) is built behind this interface
+// (src/security/audit/); services only describe what happened.
 import type { Principal } from '../security/principal.js';
 
 export type AuditAction =
   | 'store' | 'query' | 'retrieve' | 'metadata' | 'delete' | 'login' | 'token-create' | 'token-revoke'
   | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import'
-  | 'association' | 'peer-add' | 'peer-remove' | 'scan';
+  | 'association' | 'peer-add' | 'peer-remove'
+  // Reserved across sessions (authentication, authorization, audit, scan); see helper-common.md.
+  | 'logout' | 'lockout' | 'mfa-enrol' | 'session-revoke' | 'break-glass' | 'rate-limit'
+  | 'grant-add' | 'grant-remove' | 'share-create' | 'share-revoke' | 'share-open' | 'group-change'
+  | 'config-change' | 'audit-read' | 'export' | 'identity-failure' | 'alert' | 'scan';
+
+/** A patient an event touched, as the index knows it (the audit trail may hold PHI; logs may not). */
+export interface AuditPatient { id: string; name?: string }
 
 export interface AuditEvent {
   action: AuditAction;
@@ -18,9 +26,28 @@ export interface AuditEvent {
   query?: Record<string, string>;
   /** Machine-readable reason code on failure. */
   reason?: string;
+  /** Patients of the studies touched; filled by the service where it knows them, else by the trail from the index. */
+  patients?: AuditPatient[];
+  /** Series touched, when the access named them. */
+  series?: string[];
+  /** SOP classes with their instance counts (PS3.15 A.5.3 SOPClass/NumberOfInstances). */
+  sopClasses?: Record<string, number>;
+  /** Why emergency access was taken (break-glass), as the user typed it. */
+  breakGlassReason?: string;
+  /** DIMSE: the calling and called AE titles of the association. */
+  callingAe?: string;
+  calledAe?: string;
+  /** Where data went or came from (C-MOVE destination AE, export target, import source). */
+  destination?: string;
+  source?: string;
+  /** What an administrative change or an alert was about (user name, peer AE, grant, setting, alert kind). */
+  target?: string;
+  /** Free text for the auditor (an alert's explanation); never PHI beyond what the trail already holds. */
+  detail?: string;
 }
 
 export interface AuditSink {
+  /** Resolves once the event is in the trail; rejects when it cannot be recorded (the access must then fail). */
   record(e: AuditEvent): Promise<void>;
 }
 

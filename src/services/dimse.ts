@@ -62,7 +62,7 @@ export class DimseService implements DimseHandlers<DimseSession> {
 
   async associate(peer: PeerInfo): Promise<AssociationVerdict<DimseSession>> {
     const audit = async (outcome: 'success' | 'failure', reason: string) =>
-      this.deps.audit.record({ action: 'association', outcome, principal: { kind: 'peer', username: peer.callingAeTitle.slice(0, 16), door: 'dimse', ip: peer.address }, reason });
+      this.deps.audit.record({ action: 'association', outcome, principal: { kind: 'peer', username: peer.callingAeTitle.slice(0, 16), door: 'dimse', ip: peer.address }, reason, callingAe: peer.callingAeTitle.slice(0, 16), calledAe: peer.calledAeTitle.slice(0, 16) });
     if (peer.calledAeTitle !== this.opts.aeTitle) {
       await audit('failure', 'called-ae-title');
       return reject(RejectReason.CalledAeNotRecognized, 'called AE title is not ours');
@@ -223,6 +223,7 @@ export class DimseService implements DimseHandlers<DimseSession> {
     await this.deps.audit.record({
       action: 'retrieve', outcome: counts.failed ? 'failure' : 'success', principal: session.principal,
       instances: counts.completed, reason: req.kind === 'move' ? `c-move to ${req.destination}` : 'c-get',
+      destination: req.kind === 'move' ? req.destination : undefined, callingAe: session.peer.aeTitle,
     });
   }
 }

@@ -11,7 +11,7 @@ import type { BlobStore, StagedBlob } from '../store/blobs/blob-store.js';
 import type { IndexStore, InstanceIndexEntry, OverwritePolicy } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
-import type { AuditSink } from './audit-port.js';
+import type { AuditPatient, AuditSink } from './audit-port.js';
 import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from './level-attributes.js';
 import { normalizePN } from './normalize.js';
 
@@ -306,9 +306,10 @@ export class IngestService {
           k += g.batch.length;
           try {
             const studies = [...new Set(mine.filter((r) => r.ok).map((r) => r.ids.studyUid!))];
+            const stored = g.batch.filter((_, i) => mine[i]?.ok);
             await this.deps.audit.record({
               action: 'store', outcome: mine.every((r) => r.ok) ? 'success' : 'failure', principal: g.principal,
-              studies, instances: mine.filter((r) => r.ok).length,
+              studies, instances: stored.length, ...auditDetail(stored),
             });
             g.resolve(mine);
           } catch (e) {
@@ -432,6 +433,18 @@ export class IngestService {
     }
     return (await this.commit(principal, [p]))[0]!;
   }
+}
+
+/** Patients and SOP classes of stored instances, for the audit trail (PS3.15 A.5.3.5). */
+function auditDetail(stored: Prepared[]): { patients: AuditPatient[]; sopClasses: Record<string, number> } {
+  const patients = new Map<string, AuditPatient>();
+  const sopClasses: Record<string, number> = {};
+  for (const b of stored) {
+    const p = b.entry.patient;
+    if (!patients.has(p.PatientID)) patients.set(p.PatientID, p.PatientName ? { id: p.PatientID, name: p.PatientName } : { id: p.PatientID });
+    sopClasses[b.ids.sopClassUid] = (sopClasses[b.ids.sopClassUid] ?? 0) + 1;
+  }
+  return { patients: [...patients.values()], sopClasses };
 }
 
 function fail(ids: Partial<InstanceIds>, reason: number, message: string): Failed {

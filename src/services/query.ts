@@ -9,6 +9,7 @@ import type { Column, Condition, IndexStore, Level, Match, QueryRow } from '../s
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AuditSink } from './audit-port.js';
+import { patientsFromJson } from '../security/audit/enrich.js';
 import { INSTANCE_RETURN, PATIENT_RETURN, SERIES_RETURN, STUDY_RETURN } from './level-attributes.js';
 import { normalizePN } from './normalize.js';
 
@@ -160,6 +161,7 @@ export class QueryService {
     await this.deps.audit.record({
       action: 'query', outcome: 'success', principal, query: Object.fromEntries(req.keys),
       studies: req.level === 'PATIENT' ? undefined : [...new Set(built.map((r) => str(r, '0020000D')).filter(Boolean))],
+      patients: patientsFromJson(rows.map((r) => r.patientJson)),
     });
     return { rows: built, unsupportedKeys: unsupported, truncated };
   }

@@ -13,6 +13,7 @@ import type { Condition, IndexStore, RetrieveScope, StoredInstance } from '../st
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AuditSink } from './audit-port.js';
+import { patientsFromJson } from '../security/audit/enrich.js';
 
 export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink }
 
@@ -93,6 +94,10 @@ export class DeleteService {
   async delete(principal: Principal, scope: RetrieveScope): Promise<number> {
     checkScope(scope);
     authorize(principal, 'delete', { studyInstanceUid: scope.StudyInstanceUID });
+    // Who the study belonged to, asked before the rows go: the trail must still name the patient.
+    const patients = patientsFromJson((await this.deps.index.query({
+      level: 'STUDY', limit: 1, offset: 0, conditions: [{ column: 'StudyInstanceUID', match: { kind: 'single', value: scope.StudyInstanceUID } }],
+    })).map((r) => r.patientJson));
     const removed = await this.deps.index.deleteScope(scope);
     if (removed.length === 0) {
       await this.deps.audit.record({ action: 'delete', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
@@ -100,7 +105,7 @@ export class DeleteService {
     }
     // The index no longer refers to these blobs; a blob left by a crash here is an orphan fsck removes.
     for (const r of removed) await this.deps.blobs.delete(r.blobKey).catch(() => false);
-    await this.deps.audit.record({ action: 'delete', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: removed.length });
+    await this.deps.audit.record({ action: 'delete', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: removed.length, patients, series: scope.SeriesInstanceUID ? [scope.SeriesInstanceUID] : undefined });
     return removed.length;
   }
 }

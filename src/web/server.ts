@@ -9,6 +9,7 @@ import { RampartError, notFound } from '../errors.js';
 import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
 import { SECURITY_SCAN_PATH, securityScanRoute } from './api/security-scan.js';
+import { registerAuditApi } from './api/audit.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
 import { registerQido } from './dicomweb/qido.js';
@@ -34,6 +35,9 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
+  // The JSON API beside DICOMweb: /api/... (the audit trail for now).
+  const api = new Router<Principal>();
+  registerAuditApi(api, { reports: node.auditReports, source: node.auditSource });
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -47,10 +51,11 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         return;
       }
       // Authenticate before saying anything about the route: no door answers anonymously.
-      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', 'dicomweb');
+      const isApi = url.pathname.startsWith('/api/');
+      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', isApi ? 'api' : 'dicomweb');
       if (url.pathname === SECURITY_SCAN_PATH) { await securityScanRoute(req, res, principal, cfg.dataDir); return; }
-      if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
-      const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
+      if (!isApi && url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
+      const m = isApi ? api.match(req.method ?? 'GET', url.pathname) : router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();
       if (m === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
       await m.handler({ req, res, params: m.params, query: url.searchParams, principal });

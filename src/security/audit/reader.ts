@@ -1,0 +1,39 @@
+// Reads the trail back for exports, searches and reports: every chain under DATA/audit, entries
+// within a time range, merged in time order. The files are the source of truth (see docs/audit.md
+// for why searches scan them rather than a copy in the index database).
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { ChainEntry } from './chain.js';
+import { listChains, listTrailFiles } from './files.js';
+
+export interface ReadRange { since?: Date; until?: Date }
+
+/** Entries of one chain in chain order; unreadable lines are skipped (verify reports them). */
+export async function* chainEntries(dir: string, range: ReadRange = {}, fromSeq = 0): AsyncIterable<ChainEntry> {
+  const all = await listTrailFiles(dir);
+  // Files that end before fromSeq (the next one starts at or below it) are not read at all.
+  const files = all.filter((f, i) => (all[i + 1]?.firstSeq ?? Infinity) > fromSeq);
+  const since = range.since?.toISOString();
+  const until = range.until?.toISOString();
+  for (const f of files) {
+    const rl = createInterface({ input: createReadStream(f.path), crlfDelay: Infinity });
+    for await (const line of rl) {
+      let e: ChainEntry;
+      try { e = JSON.parse(line) as ChainEntry; } catch { continue; }
+      if (typeof e.time !== 'string' || !e.event) continue;
+      if (since && e.time < since) continue;
+      if (until && e.time >= until) continue;
+      yield e;
+    }
+  }
+}
+
+/** Entries of all chains (main and side) that pass `keep`, in time order, at most `limit`. */
+export async function readTrail(auditDir: string, range: ReadRange = {}, keep: (e: ChainEntry) => boolean = () => true, limit = Infinity): Promise<ChainEntry[]> {
+  const out: ChainEntry[] = [];
+  for (const dir of await listChains(auditDir)) {
+    for await (const e of chainEntries(dir, range)) if (keep(e)) out.push(e);
+  }
+  out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  return out.length > limit ? out.slice(0, limit) : out;
+}
