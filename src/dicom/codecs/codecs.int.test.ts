@@ -5,7 +5,7 @@
 // lossy ones within a small tolerance (two IDCT implementations may round differently). A file
 // with no independent decoder on this machine is skipped and named in the output.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { getFrames, numberOfFrames } from '../frames.js';
 import { parsePart10, type Part10 } from '../reader.js';
 import { TS } from '../transfer-syntax.js';
+import { canConvert, decompressToPart10 } from './decompress.js';
 import { canDecode, decodeFrames, frameDescription } from './index.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -125,4 +126,37 @@ describe('compressed pixel data decodes as an independent decoder does', () => {
       }
     });
   }
+});
+
+describe('compressed objects convert to native Part 10', () => {
+  it('turns a YBR_FULL_422 JPEG into an RGB Explicit VR Little Endian file that dcmdump reads', async () => {
+    const out = await decompressToPart10(readFileSync(join(DATA, 'SC_rgb_jpeg_dcmtk.dcm')), TS.ExplicitVRLittleEndian, LIMITS);
+    const p = parsePart10(out);
+    expect(p.transferSyntax.uid).toBe(TS.ExplicitVRLittleEndian);
+    expect(frameDescription(p.dataset)).toMatchObject({ photometric: 'RGB', planarConfiguration: 0 });
+    expect(p.dataset.string(0x00282110)).toBe('01');
+    const file = join(tmp, 'native.dcm');
+    writeFileSync(file, out);
+    expect(execFileSync('dcmdump', ['+E', file], { encoding: 'utf8' })).toMatch(/PixelData/);
+    // The same pixels as dcmdjpeg's own conversion, within the lossy tolerance.
+    const ref = fromDcmtk('dcmdjpeg', { file: 'SC_rgb_jpeg_dcmtk.dcm', p });
+    if (typeof ref === 'string') throw new Error(ref);
+    const d = frameDescription(p.dataset);
+    const mine = flatten(getFrames(p, [1]).frames, 1, 3, 0, 8, d.rows, d.columns);
+    expect(Math.max(...mine.map((v, i) => Math.abs(v - ref.samples[i]!)))).toBeLessThanOrEqual(3);
+  });
+
+  it('turns a JPEG 2000 file into big endian and implicit VR too', async () => {
+    const buf = readFileSync(join(DATA, 'MR_small_jp2klossless.dcm'));
+    for (const ts of [TS.ExplicitVRBigEndian, TS.ImplicitVRLittleEndian]) {
+      const p = parsePart10(await decompressToPart10(buf, ts, LIMITS));
+      expect(p.transferSyntax.uid).toBe(ts);
+      expect(getFrames(p, [1]).frames[0]!.length).toBe(64 * 64 * 2);
+    }
+  });
+
+  it('refuses a compressed target it cannot encode', () => {
+    expect(canConvert(TS.JPEG2000Lossless, TS.JPEGLSLossless)).toBe(false);
+    expect(canConvert(TS.JPEG2000Lossless, TS.ExplicitVRLittleEndian)).toBe(true);
+  });
 });
