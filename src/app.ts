@@ -13,6 +13,7 @@ import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
+import { PixelPool } from './workers/pixel-pool.js';
 
 export interface Node {
   config: Readonly<Config>;
@@ -38,7 +39,11 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
   const retrieve = new RetrieveService({ index, blobs, audit });
-  const render = new RenderService(retrieve);
+  const pixels = new PixelPool({
+    size: config.render.workers, maxQueue: config.render.maxQueue, timeoutMs: config.render.jobTimeoutSeconds * 1000,
+    limits: { maxSamples: config.render.maxDecodedSamples },
+  });
+  const render = new RenderService(retrieve, pixels, config.render);
   const authenticator = new Authenticator(index);
   const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } });
   const query = new QueryService({ index, audit, maxResults: config.dicomweb.maxResults });
@@ -51,6 +56,7 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
+      await pixels.close();
       await index.close();
       await audit.close();
     },
