@@ -20,6 +20,7 @@ import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
+import { PixelPool } from './workers/pixel-pool.js';
 
 export interface Node {
   config: Readonly<Config>;
@@ -57,7 +58,11 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
   audit.onEntry((e) => alerts.observe(e));
   const forwarder = opts.forwardAudit ? await startForwarder(config, audit) : undefined;
   const retrieve = new RetrieveService({ index, blobs, audit });
-  const render = new RenderService(retrieve);
+  const pixels = new PixelPool({
+    size: config.render.workers, maxQueue: config.render.maxQueue, timeoutMs: config.render.jobTimeoutSeconds * 1000,
+    limits: { maxSamples: config.render.maxDecodedSamples },
+  });
+  const render = new RenderService(retrieve, pixels, config.render);
   const authenticator = new Authenticator(index);
   const ingest = new IngestService({
     blobs, index, audit, overwrite: config.storage.overwrite, indexSyncMs: config.storage.indexSyncMs,
@@ -78,6 +83,7 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
       await ingest.close().catch(() => undefined); // on failure the journal stays for the next start
+      await pixels.close();
       // The trail next: events still in flight may ask the index for their patients.
       await audit.close();
       await forwarder?.stop();

@@ -99,6 +99,23 @@ export interface Config {
       failureWindowSeconds: number;
     };
   };
+  /** Decoding and rendering pixel data (WADO-RS rendered/thumbnail, conversion of compressed objects). */
+  render: {
+    /** Worker threads that decode and render; 0 means one per CPU core. */
+    workers: number;
+    /** Jobs that may wait for a worker; beyond that a request is answered 503. */
+    maxQueue: number;
+    /** Most samples (rows x columns x samples per pixel x frames) one job may decode. */
+    maxDecodedSamples: number;
+    /** Most instances a study or series rendered request renders. */
+    maxRenderedInstances: number;
+    /** Longest side of a thumbnail, in pixels. */
+    thumbnailSize: number;
+    /** Longest side a viewport may ask for. */
+    maxViewport: number;
+    /** A job running longer than this is stopped and its worker replaced. */
+    jobTimeoutSeconds: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -116,6 +133,10 @@ export const DEFAULTS: Config = {
     failOpen: false, signingKey: null, syncIntervalMs: 50, checkpointEvery: 1000, rotateBytes: 64 * 1024 ** 2,
     syslog: { host: null, port: 6514, ca: null, cert: null, key: null, fingerprint: null, serverName: null },
     alerts: { canaryStudies: null, volumeFloor: 1000, volumeFactor: 10, failures: 10, failureWindowSeconds: 300 },
+  },
+  render: {
+    workers: 0, maxQueue: 64, maxDecodedSamples: 256 * 1024 * 1024, maxRenderedInstances: 50, thumbnailSize: 128,
+    maxViewport: 4096, jobTimeoutSeconds: 60,
   },
 };
 
@@ -135,6 +156,8 @@ const SCHEMA: Record<string, Kind> = {
   'audit.syslog.cert': 'string?', 'audit.syslog.key': 'string?', 'audit.syslog.fingerprint': 'string?', 'audit.syslog.serverName': 'string?',
   'audit.alerts.canaryStudies': 'string?', 'audit.alerts.volumeFloor': 'int', 'audit.alerts.volumeFactor': 'int',
   'audit.alerts.failures': 'int', 'audit.alerts.failureWindowSeconds': 'int',
+  'render.workers': 'int', 'render.maxQueue': 'int', 'render.maxDecodedSamples': 'int', 'render.maxRenderedInstances': 'int',
+  'render.thumbnailSize': 'int', 'render.maxViewport': 'int', 'render.jobTimeoutSeconds': 'int',
 };
 
 /** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
@@ -236,6 +259,9 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if (c.audit.rotateBytes < 64 * 1024) throw bad('audit.rotateBytes must be at least 64 KiB');
   if ((c.audit.syslog.cert === null) !== (c.audit.syslog.key === null)) throw bad('audit.syslog.cert and audit.syslog.key go together');
   if (c.audit.syslog.port < 1 || c.audit.syslog.port > 65535) throw bad('audit.syslog.port must be between 1 and 65535');
+  if (c.render.thumbnailSize < 1 || c.render.thumbnailSize > c.render.maxViewport) throw bad('render.thumbnailSize must be between 1 and render.maxViewport');
+  if (c.render.jobTimeoutSeconds < 1) throw bad('render.jobTimeoutSeconds must be at least 1');
+  if (c.render.maxRenderedInstances < 1) throw bad('render.maxRenderedInstances must be at least 1');
   return deepFreeze(c);
 }
 
