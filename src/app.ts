@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
+import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
+import { KyselyAccessStore } from './store/index/kysely-access-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
@@ -27,6 +29,8 @@ export interface Node {
   deleter: DeleteService;
   peers: KyselyPeerStore;
   dimse: DimseService;
+  access: AccessControl;
+  accessStore: KyselyAccessStore;
   close(): Promise<void>;
 }
 
@@ -37,11 +41,13 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
-  const retrieve = new RetrieveService({ index, blobs, audit });
+  const access = new AccessControl(index, config.access.mode);
+  const retrieve = new RetrieveService({ index, blobs, audit, access });
   const render = new RenderService(retrieve);
-  const authenticator = new Authenticator(index);
-  const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } });
-  const query = new QueryService({ index, audit, maxResults: config.dicomweb.maxResults });
+  const accessStore = new KyselyAccessStore(index.db);
+  const authenticator = new Authenticator(index, undefined, accessStore);
+  const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes }, access });
+  const query = new QueryService({ index, audit, access, maxResults: config.dicomweb.maxResults });
   const peers = new KyselyPeerStore(index.db);
   const dimse = new DimseService({ peers, authenticator, ingest, query, retrieve, render, blobs, audit }, {
     aeTitle: config.dimse.aeTitle, requireIdentity: config.dimse.requireIdentity,
@@ -49,7 +55,8 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   });
   return {
     config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
-    deleter: new DeleteService({ index, blobs, audit }),
+    access, accessStore,
+    deleter: new DeleteService({ index, blobs, audit, access }),
     async close() {
       await index.close();
       await audit.close();

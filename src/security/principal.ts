@@ -16,6 +16,10 @@ export interface Principal {
   scopes: TokenScope[];
   ip?: string;
   door: Door;
+  /** Groups the principal belongs to (local membership, or SSO claims); grants to a group reach its members. */
+  groups?: readonly string[];
+  /** Set only for someone who opened a share link: that one study, viewed or also downloaded. */
+  share?: { id: string; studyInstanceUid: string; access: 'view' | 'download' };
 }
 
 /**
