@@ -6,6 +6,7 @@ import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
+import { GrantService } from './services/grants.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
@@ -31,6 +32,7 @@ export interface Node {
   dimse: DimseService;
   access: AccessControl;
   accessStore: KyselyAccessStore;
+  grants: GrantService;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   return {
     config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
     access, accessStore,
+    grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
     deleter: new DeleteService({ index, blobs, audit, access }),
     async close() {
       await index.close();

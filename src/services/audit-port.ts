@@ -5,7 +5,9 @@ import type { Principal } from '../security/principal.js';
 export type AuditAction =
   | 'store' | 'query' | 'retrieve' | 'metadata' | 'delete' | 'login' | 'token-create' | 'token-revoke'
   | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import'
-  | 'association' | 'peer-add' | 'peer-remove';
+  | 'association' | 'peer-add' | 'peer-remove'
+  | 'grant-add' | 'grant-remove' | 'break-glass' | 'group-change' | 'share-create' | 'share-revoke' | 'share-open' | 'rate-limit'
+  | 'audit-read';
 
 export interface AuditEvent {
   action: AuditAction;
@@ -18,6 +20,10 @@ export interface AuditEvent {
   query?: Record<string, string>;
   /** Machine-readable reason code on failure. */
   reason?: string;
+  /** The words a clinician gave to open a study outside their grants (break-glass), for the auditor. */
+  justification?: string;
+  /** A grant's or share link's server-made id, so the trail ties an opening to what allowed it. */
+  grantId?: string;
 }
 
 export interface AuditSink {

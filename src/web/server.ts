@@ -8,6 +8,8 @@ import { isLoopback } from '../config/schema.js';
 import { RampartError, notFound } from '../errors.js';
 import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
+import { registerBreakGlassApi } from './api/break-glass.js';
+import { registerGrantsApi } from './api/grants.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
 import { registerQido } from './dicomweb/qido.js';
@@ -33,6 +35,10 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
+  // The JSON API for people and scripts (grants, break-glass, share links), behind the same authentication.
+  const api = new Router<Principal>();
+  registerGrantsApi(api, node);
+  registerBreakGlassApi(api, node);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -46,7 +52,15 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         return;
       }
       // Authenticate before saying anything about the route: no door answers anonymously.
-      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', 'dicomweb');
+      const isApi = url.pathname.startsWith('/api/');
+      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', isApi ? 'api' : 'dicomweb');
+      if (isApi) {
+        const a = api.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
+        if (a === undefined) throw notFound();
+        if (a === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        await a.handler({ req, res, params: a.params, query: url.searchParams, principal });
+        return;
+      }
       if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
       const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();
