@@ -238,9 +238,11 @@ export class ScpSession<S> {
       }
       const ops = await this.handlers.retrieve(this.session, req);
       counts.remaining = ops.length;
-      const sender = kind === 'get'
-        ? this.getSender()
-        : await this.scu.storeSender(destination!, this.assoc.rq!.calledAeTitle, ops);
+      // Nothing matched (or nothing the caller may see): no association to the destination,
+      // which would offer it no presentation context at all; the answer is success, 0 sent.
+      const sender: StoreSender = kind === 'get' ? this.getSender()
+        : ops.length === 0 ? { send: async () => DimseStatus.ProcessingFailure, close: async () => undefined }
+          : await this.scu.storeSender(destination!, this.assoc.rq!.calledAeTitle, ops);
       try {
         let lastPending = Date.now();
         for (const [k, op] of ops.entries()) {

@@ -138,7 +138,8 @@ export class DimseService implements DimseHandlers<DimseSession> {
     }
     const outcome = await this.deps.ingest.ingest(session.principal, source(), { expectSopInstanceUid: req.sopInstanceUid, expectSopClassUid: req.sopClassUid });
     if (outcome.ok) return { status: DimseStatus.Success };
-    const status = outcome.reason === FailureReason.DuplicateSOPInstance ? DimseStatus.DuplicateSOPInstance
+    const status = outcome.reason === FailureReason.NotAuthorized ? DimseStatus.RefusedNotAuthorized
+      : outcome.reason === FailureReason.DuplicateSOPInstance ? DimseStatus.DuplicateSOPInstance
       : outcome.reason === FailureReason.OutOfResources ? DimseStatus.OutOfResources
         : outcome.reason === FailureReason.CannotUnderstand ? DimseStatus.CannotUnderstand
           : DimseStatus.DataSetDoesNotMatchSOPClass;
