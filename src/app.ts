@@ -7,6 +7,7 @@ import { Authenticator, createUser } from './security/authenticate.js';
 import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
 import { GrantService } from './services/grants.js';
+import { ShareService } from './services/shares.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
@@ -33,6 +34,7 @@ export interface Node {
   access: AccessControl;
   accessStore: KyselyAccessStore;
   grants: GrantService;
+  shares: ShareService;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   return {
     config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
     access, accessStore,
+    shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
     grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
     deleter: new DeleteService({ index, blobs, audit, access }),
     async close() {

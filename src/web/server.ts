@@ -10,6 +10,8 @@ import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
 import { registerBreakGlassApi } from './api/break-glass.js';
 import { registerGrantsApi } from './api/grants.js';
+import { registerSharesApi } from './api/shares.js';
+import { shareHandler } from './share-page.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
 import { registerQido } from './dicomweb/qido.js';
@@ -39,6 +41,9 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const api = new Router<Principal>();
   registerGrantsApi(api, node);
   registerBreakGlassApi(api, node);
+  const origin = (req: IncomingMessage) => cfg.access.publicUrl ?? `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}`;
+  registerSharesApi(api, node, origin);
+  const share = shareHandler(node, router, tls, log);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -49,6 +54,11 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok\n');
+        return;
+      }
+      // Share links are the one deliberately anonymous door besides /healthz; the link is the credential.
+      if (url.pathname.startsWith('/s/')) {
+        await share(req, res, url.pathname, url.searchParams);
         return;
       }
       // Authenticate before saying anything about the route: no door answers anonymously.
