@@ -7,6 +7,7 @@ import { Authenticator, createUser } from './security/authenticate.js';
 import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
 import { GrantService } from './services/grants.js';
+import { RateLimiter } from './services/rate-limit.js';
 import { ShareService } from './services/shares.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -46,12 +47,13 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
   const access = new AccessControl(index, config.access.mode);
-  const retrieve = new RetrieveService({ index, blobs, audit, access });
+  const limits = new RateLimiter(config.rateLimit);
+  const retrieve = new RetrieveService({ index, blobs, audit, access, limits });
   const render = new RenderService(retrieve);
   const accessStore = new KyselyAccessStore(index.db);
   const authenticator = new Authenticator(index, undefined, accessStore);
   const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes }, access });
-  const query = new QueryService({ index, audit, access, maxResults: config.dicomweb.maxResults });
+  const query = new QueryService({ index, audit, access, limits, maxResults: config.dicomweb.maxResults });
   const peers = new KyselyPeerStore(index.db);
   const dimse = new DimseService({ peers, authenticator, ingest, query, retrieve, render, blobs, audit }, {
     aeTitle: config.dimse.aeTitle, requireIdentity: config.dimse.requireIdentity,

@@ -10,6 +10,7 @@ import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
+import { throttle, type RateLimiter } from './rate-limit.js';
 import { INSTANCE_RETURN, PATIENT_RETURN, SERIES_RETURN, STUDY_RETURN } from './level-attributes.js';
 import { normalizePN } from './normalize.js';
 
@@ -120,13 +121,14 @@ function timeUpper(t: string): string {
   return t + full.slice(t.length);
 }
 
-export interface QueryDeps { index: IndexStore; audit: AuditSink; access: AccessControl; maxResults: number }
+export interface QueryDeps { index: IndexStore; audit: AuditSink; access: AccessControl; maxResults: number; limits?: RateLimiter }
 
 export class QueryService {
   constructor(private readonly deps: QueryDeps) {}
 
   async search(principal: Principal, req: QueryRequest, baseUrl?: string): Promise<QueryResult> {
     authorize(principal, 'query');
+    await throttle(this.deps.limits, this.deps.audit, principal, 'query');
     const conditions: Condition[] = [];
     const unsupported: string[] = [];
     for (const [tag, value] of req.keys) {

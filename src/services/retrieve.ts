@@ -14,8 +14,9 @@ import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
+import { throttle, type RateLimiter } from './rate-limit.js';
 
-export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink; access: AccessControl }
+export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink; access: AccessControl; limits?: RateLimiter }
 
 export function checkScope(scope: RetrieveScope): void {
   for (const v of [scope.StudyInstanceUID, scope.SeriesInstanceUID, scope.SOPInstanceUID]) {
@@ -33,12 +34,14 @@ export class RetrieveService {
   async resolve(principal: Principal, scope: RetrieveScope, action: 'view' | 'download' = 'download'): Promise<StoredInstance[]> {
     checkScope(scope);
     authorize(principal, action);
+    await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve', true);
     const list = await this.deps.index.listInstances({ ...scope, within: this.deps.access.scope(principal) });
     if (list.length === 0) {
       await this.deps.audit.record({ action: 'retrieve', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
       throw notFound();
     }
     await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    this.deps.limits?.charge(principal, list.reduce((n, i) => n + i.size, 0));
     return list;
   }
 
@@ -59,12 +62,14 @@ export class RetrieveService {
     uidList('SOPInstanceUID', keys.SOPInstanceUID);
     if (conditions.length === 0) throw badRequest('no unique key to retrieve by');
     authorize(principal, 'download');
+    await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve', true);
     // Instances outside the caller's scope are not matched at all, as if they were not stored.
     const rows = await this.deps.index.query({ level: 'IMAGE', conditions, limit: max + 1, offset: 0, within: this.deps.access.scope(principal) });
     if (rows.length > max) throw new RampartError('too-large', `more than ${max} instances in one retrieve`);
     const list = rows.map((r) => r.instance!).filter(Boolean);
     const studies = [...new Set(list.map((i) => i.StudyInstanceUID))];
     await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies, instances: list.length });
+    this.deps.limits?.charge(principal, list.reduce((n, i) => n + i.size, 0));
     return list;
   }
 
@@ -72,6 +77,7 @@ export class RetrieveService {
   async metadata(principal: Principal, scope: RetrieveScope): Promise<{ instance: StoredInstance; json: string }[]> {
     checkScope(scope);
     authorize(principal, 'view');
+    await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve');
     const list = await this.deps.index.listInstanceJson({ ...scope, within: this.deps.access.scope(principal) });
     if (list.length === 0) {
       await this.deps.audit.record({ action: 'metadata', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
