@@ -29,7 +29,11 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const deps: DicomWebDeps = {
     ingest: node.ingest, query: node.query, retrieve: node.retrieve, render: node.render, deleter: node.deleter,
     limits: { maxBodyBytes: cfg.dicomweb.maxBodyBytes, maxParts: cfg.dicomweb.maxPartsPerRequest, maxInstanceBytes: cfg.storage.maxInstanceBytes },
-    baseUrl: (req) => `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${cfg.dicomweb.prefix}`,
+    baseUrl: (req) => {
+      // Under a share link the study's URLs stay under the link, where its session cookie goes.
+      const shared = /^\/s\/(rsh_[A-Za-z0-9_-]{43})\/dicom-web\//.exec(req.url ?? '');
+      return `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${shared ? `/s/${shared[1]}/dicom-web` : cfg.dicomweb.prefix}`;
+    },
   };
   registerQido(router, deps);
   registerWado(router, deps);

@@ -106,6 +106,8 @@ describe('opening a view-only link', () => {
     const found = await (await fetch(`${t.url}${base}/studies`, { headers: { cookie } })).text();
     expect(found).toContain(A.study);
     expect(found).not.toContain(B.study);
+    // Retrieve URLs in the answer stay under the link.
+    expect(found).toContain(`"${t.url}${base}/studies/${A.study}"`);
   });
 
   it('forbids downloading the instances of a view-only link', async () => {
