@@ -1,6 +1,8 @@
 // Share links end to end: made through /api/shares by a radiologist, opened at /s/<token> by
 // someone without an account, and held to that one study (view-only or download), with single
 // use, PIN attempts, expiry and revocation refused on a clear page.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, createUser } from '../security/authenticate.js';
 import { systemPrincipal } from '../security/principal.js';
@@ -186,5 +188,18 @@ describe('links that cannot be opened', () => {
     const unknown = await fetch(`${t.url}/s/rsh_${'B'.repeat(43)}`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('not valid');
+  });
+});
+
+describe('the audit trail of share links', () => {
+  it('records each link made and revoked, each opening and each refusal with its reason', async () => {
+    const events = (await readFile(join(t.dataDir, 'audit', 'audit.jsonl'), 'utf8')).trim().split('\n')
+      .map((l) => JSON.parse(l) as { action: string; outcome: string; reason?: string; studies?: string[] });
+    const of = (action: string, outcome: string) => events.filter((e) => e.action === action && e.outcome === outcome);
+    expect(of('share-create', 'success').length).toBeGreaterThanOrEqual(5);
+    expect(of('share-revoke', 'success').length).toBe(1);
+    expect(of('share-open', 'success').every((e) => e.studies?.[0] === A.study)).toBe(true);
+    expect(of('share-open', 'success').length).toBeGreaterThanOrEqual(3);
+    expect(of('share-open', 'failure').map((e) => e.reason)).toEqual(expect.arrayContaining(['used', 'wrong-pin', 'locked', 'pin-required', 'expired']));
   });
 });
