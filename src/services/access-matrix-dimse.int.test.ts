@@ -155,6 +155,24 @@ describe('the DIMSE access matrix with DCMTK', () => {
     }
   });
 
+  it('C-FIND and C-MOVE (findscu, movescu) from a peer granted a patient through its group "peer:AE" find and move that study only', async () => {
+    await t.node.peers.addPeer({ aeTitle: 'WARDWS', host: '127.0.0.1', port: 1, allow: ['find', 'move'], tls: false, certFingerprint: null, requireIdentity: false, createdAt: new Date().toISOString() });
+    await t.node.grants.add(systemPrincipal(), { group: 'peer:WARDWS', patientId: 'DA' });
+    const ward = ['-aet', 'WARDWS', '-aec', 'RAMPART'];
+    const f = await dcmtk('findscu', ['-v', '-S', ...ward, '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID', '127.0.0.1', String(port)]);
+    expect(f.out).toContain(A.study);
+    expect(f.out).not.toContain(B.study);
+    const dir = await mkdtemp(join(work, 'dcmtk-ward-'));
+    const scp = await startStorescp('DEST', destPort, dir);
+    try {
+      const m = await dcmtk('movescu', ['-v', '-S', ...ward, '-aem', 'DEST', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${A.study}\\${B.study}`, '127.0.0.1', String(port)]);
+      expect(m.out).toMatch(/Received Final Move Response \(Success\)/);
+      expect((await readdir(dir)).length).toBe(1);
+    } finally {
+      await scp.stop();
+    }
+  });
+
   it('C-GET (getscu, the peer without identity) gets nothing in grants mode', async () => {
     const dir = await mkdtemp(join(work, 'dcmtk-get-'));
     const r = await dcmtk('getscu', ['-v', '-S', ...base, '-od', dir, '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${A.study}`, '127.0.0.1', String(port)]);
