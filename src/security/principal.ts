@@ -14,12 +14,11 @@ export interface Principal {
   role: Role;
   /** A password login carries all scopes; a token carries the scopes it was issued with. */
   scopes: TokenScope[];
-  ip?: string;
-  door: Door;
-  /** Groups the principal belongs to (local membership, or SSO claims); grants to a group reach its members. */
-  groups?: readonly string[];
   /** Set only for someone who opened a share link: that one study, viewed or also downloaded. */
   share?: { id: string; studyInstanceUid: string; access: 'view' | 'download' };
+  ip?: string;
+  door: Door;
+  groups?: readonly string[];
 }
 
 /**
