@@ -121,6 +121,13 @@ describe('the DIMSE access matrix in grants mode (project SCU, JWT user identity
     });
   }
 
+  it('C-FIND at the PATIENT level (Patient Root) shows only the granted patient', async () => {
+    const seen: string[] = [];
+    const r = await find(target('right'), { model: 'patient', identifier: buildIdentifier('PATIENT', [parseQueryKey('PatientID'), parseQueryKey('NumberOfPatientRelatedStudies')]) }, (ds) => { seen.push(ds.string(0x00100020)); });
+    expect(r.status).toBe(DimseStatus.Success);
+    expect(seen).toEqual(['DA']);
+  });
+
   it('does not move an instance of another study named by its SOP Instance UID', async () => {
     const r = await move(target('right'), { model: 'study', identifier: buildIdentifier('IMAGE', [parseQueryKey(`StudyInstanceUID=${B.study}`), parseQueryKey(`SeriesInstanceUID=${B.series}`), parseQueryKey(`SOPInstanceUID=${B.sop}`)]), destination: 'DEST' });
     expect(r.completed).toBe(0);
