@@ -11,12 +11,17 @@ import type { SyslogForwarder } from './security/audit/forwarder.js';
 import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { systemPrincipal } from './security/principal.js';
+import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
+import { GrantService } from './services/grants.js';
+import { RateLimiter } from './services/rate-limit.js';
+import { ShareService } from './services/shares.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
+import { KyselyAccessStore } from './store/index/kysely-access-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
@@ -41,6 +46,10 @@ export interface Node {
   dimse: DimseService;
   /** What start-up recovery found of an earlier process that stopped before its last index barrier. */
   recovered: { checked: number; reindexed: number; unreadable: number };
+  access: AccessControl;
+  accessStore: KyselyAccessStore;
+  grants: GrantService;
+  shares: ShareService;
   close(): Promise<void>;
 }
 
@@ -57,21 +66,24 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
   });
   audit.onEntry((e) => alerts.observe(e));
   const forwarder = opts.forwardAudit ? await startForwarder(config, audit) : undefined;
-  const retrieve = new RetrieveService({ index, blobs, audit });
+  const access = new AccessControl(index, config.access.mode);
+  const limits = new RateLimiter(config.rateLimit);
+  const retrieve = new RetrieveService({ index, blobs, audit, access, limits });
   const pixels = new PixelPool({
     size: config.render.workers, maxQueue: config.render.maxQueue, timeoutMs: config.render.jobTimeoutSeconds * 1000,
     limits: { maxSamples: config.render.maxDecodedSamples },
   });
   const render = new RenderService(retrieve, pixels, config.render);
-  const authenticator = new Authenticator(index);
+  const accessStore = new KyselyAccessStore(index.db);
+  const authenticator = new Authenticator(index, undefined, accessStore);
   const ingest = new IngestService({
-    blobs, index, audit, overwrite: config.storage.overwrite, indexSyncMs: config.storage.indexSyncMs,
+    blobs, index, audit, access, overwrite: config.storage.overwrite, indexSyncMs: config.storage.indexSyncMs,
     limits: { maxInstanceBytes: config.storage.maxInstanceBytes },
   });
   // A process that stopped before its last index barrier (power loss) left a journal of where
   // its blobs went: they are indexed again before anything else runs.
   const recovered = await ingest.recover(systemPrincipal());
-  const query = new QueryService({ index, audit, maxResults: config.dicomweb.maxResults });
+  const query = new QueryService({ index, audit, access, limits, maxResults: config.dicomweb.maxResults });
   const peers = new KyselyPeerStore(index.db);
   const dimse = new DimseService({ peers, authenticator, ingest, query, retrieve, render, blobs, audit }, {
     aeTitle: config.dimse.aeTitle, requireIdentity: config.dimse.requireIdentity,
@@ -80,7 +92,10 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
   return {
     config, index, blobs, audit, forwarder, authenticator, recovered,
     auditReports: new AuditReports(auditDir(config), audit), auditSource: auditSource(config), ingest, query, retrieve, render, peers, dimse,
-    deleter: new DeleteService({ index, blobs, audit }),
+    access, accessStore,
+    shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
+    grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
+    deleter: new DeleteService({ index, blobs, audit, access }),
     async close() {
       await ingest.close().catch(() => undefined); // on failure the journal stays for the next start
       await pixels.close();

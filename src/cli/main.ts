@@ -3,6 +3,9 @@ import { isRampartError } from '../errors.js';
 import { audit, usage as auditUsage } from './audit.js';
 import { dicom, usage as dicomUsage } from './dicom.js';
 import { fsck, usage as fsckUsage } from './fsck.js';
+import { grant, usage as grantUsage } from './grant.js';
+import { group, usage as groupUsage } from './group.js';
+import { share, usage as shareUsage } from './share.js';
 import { importCmd, usage as importUsage } from './import.js';
 import { peer, usage as peerUsage } from './peer.js';
 import { processIo, type Io } from './common.js';
@@ -12,9 +15,12 @@ import { token, usage as tokenUsage } from './token.js';
 import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  serve, user, token, import: importCmd, fsck, peer, dicom, scan, audit,
+  serve, user, token, import: importCmd, fsck, peer, dicom, scan, audit, grant, group, share,
 };
-const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage, scan: scanUsage, audit: auditUsage };
+const USAGE: Record<string, string> = {
+  serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage,
+  scan: scanUsage, audit: auditUsage, grant: grantUsage, group: groupUsage, share: shareUsage,
+};
 
 const HELP = `usage: rampart <command> [options]
 
@@ -25,6 +31,9 @@ const HELP = `usage: rampart <command> [options]
   token     create, list or revoke API tokens
   peer      add, list or remove the DICOM peers allowed to connect
   dicom     echo, store, find, move or get against any DICOM peer (SCU)
+  grant     give users or groups access to a study or patient, list or remove grants
+  group     add users to or remove them from local groups, list groups
+  share     create, list or revoke share links for people without an account
   scan      exposure self-audit of DICOM and web endpoints you run (--self: this node)
   audit     verify the tamper-evident audit trail, or export it (DICOM XML, FHIR, CSV)
 

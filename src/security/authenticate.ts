@@ -3,6 +3,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, notFound, unauthenticated } from '../errors.js';
+import type { AccessStore } from '../store/index/access-store.js';
 import { ROLES } from '../store/index/account-store.js';
 import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from '../store/index/account-store.js';
 import { checkPasswordRules, generatePassword, hashPassword, verifyPassword, PASSWORD_MAX_LENGTH } from './password.js';
@@ -36,7 +37,13 @@ export class Authenticator {
   constructor(
     private readonly accounts: AccountStore,
     private readonly clock: () => Date = () => new Date(),
+    /** Local group membership, loaded into the principal at each authentication. */
+    private readonly groups?: Pick<AccessStore, 'groupsOf'>,
   ) {}
+
+  private async groupsOf(userId: string): Promise<string[]> {
+    return this.groups ? this.groups.groupsOf(userId) : [];
+  }
 
   /** Resolves to the caller's Principal or throws unauthenticated; never says which part was wrong. */
   async authenticateHttp(authorizationHeader: string | undefined, ip: string, door: HttpDoor = 'dicomweb'): Promise<Principal> {
@@ -72,7 +79,7 @@ export class Authenticator {
     const user = await this.accounts.getUserById(token.userId);
     if (!user || user.disabled) throw unauthenticated();
     await this.touch(token, now);
-    return { kind: 'token', userId: user.id, username: user.username, role: user.role, scopes: [...token.scopes], ip, door };
+    return { kind: 'token', userId: user.id, username: user.username, role: user.role, scopes: [...token.scopes], ip, door, groups: await this.groupsOf(user.id) };
   }
 
   private async touch(token: TokenRecord, now: Date): Promise<void> {
@@ -86,7 +93,7 @@ export class Authenticator {
     const key = createHash('sha256').update(header, 'utf8').digest('hex');
     const user = (await this.fromCache(key)) ?? (await this.verifyOnce(key, credentials));
     if (!user) throw unauthenticated();
-    return { kind: 'user', userId: user.id, username: user.username, role: user.role, scopes: [...ALL_SCOPES], ip, door };
+    return { kind: 'user', userId: user.id, username: user.username, role: user.role, scopes: [...ALL_SCOPES], ip, door, groups: await this.groupsOf(user.id) };
   }
 
   /** A cached login still counts only while the user exists, is enabled and has the same password. */

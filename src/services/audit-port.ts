@@ -44,6 +44,8 @@ export interface AuditEvent {
   target?: string;
   /** Free text for the auditor (an alert's explanation); never PHI beyond what the trail already holds. */
   detail?: string;
+  /** A grant's or share link's server-made id, so the trail ties an opening to what allowed it. */
+  grantId?: string;
 }
 
 export interface AuditSink {

@@ -10,6 +10,10 @@ import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
 import { SECURITY_SCAN_PATH, securityScanRoute } from './api/security-scan.js';
 import { registerAuditApi } from './api/audit.js';
+import { registerBreakGlassApi } from './api/break-glass.js';
+import { registerGrantsApi } from './api/grants.js';
+import { registerSharesApi } from './api/shares.js';
+import { shareHandler } from './share-page.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
 import { registerQido } from './dicomweb/qido.js';
@@ -27,7 +31,11 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const deps: DicomWebDeps = {
     ingest: node.ingest, query: node.query, retrieve: node.retrieve, render: node.render, deleter: node.deleter,
     limits: { maxBodyBytes: cfg.dicomweb.maxBodyBytes, maxParts: cfg.dicomweb.maxPartsPerRequest, maxInstanceBytes: cfg.storage.maxInstanceBytes },
-    baseUrl: (req) => `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${cfg.dicomweb.prefix}`,
+    baseUrl: (req) => {
+      // Under a share link the study's URLs stay under the link, where its session cookie goes.
+      const shared = /^\/s\/(rsh_[A-Za-z0-9_-]{43})\/dicom-web\//.exec(req.url ?? '');
+      return `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${shared ? `/s/${shared[1]}/dicom-web` : cfg.dicomweb.prefix}`;
+    },
   };
   registerQido(router, deps);
   registerWado(router, deps);
@@ -35,9 +43,15 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
-  // The JSON API beside DICOMweb: /api/... (the audit trail for now).
+  // The JSON API beside DICOMweb, under /api/ (routes are registered with their full path),
+  // behind the same authentication.
   const api = new Router<Principal>();
   registerAuditApi(api, { reports: node.auditReports, source: node.auditSource });
+  registerGrantsApi(api, node);
+  registerBreakGlassApi(api, node);
+  const origin = (req: IncomingMessage) => cfg.access.publicUrl ?? `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}`;
+  registerSharesApi(api, node, origin);
+  const share = shareHandler(node, router, tls, log);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -50,12 +64,24 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         res.end('ok\n');
         return;
       }
+      // Share links are the one deliberately anonymous door besides /healthz; the link is the credential.
+      if (url.pathname.startsWith('/s/')) {
+        await share(req, res, url.pathname, url.searchParams);
+        return;
+      }
       // Authenticate before saying anything about the route: no door answers anonymously.
       const isApi = url.pathname.startsWith('/api/');
       const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', isApi ? 'api' : 'dicomweb');
       if (url.pathname === SECURITY_SCAN_PATH) { await securityScanRoute(req, res, principal, cfg.dataDir); return; }
-      if (!isApi && url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
-      const m = isApi ? api.match(req.method ?? 'GET', url.pathname) : router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
+      if (isApi) {
+        const a = api.match(req.method ?? 'GET', url.pathname);
+        if (a === undefined) throw notFound();
+        if (a === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        await a.handler({ req, res, params: a.params, query: url.searchParams, principal });
+        return;
+      }
+      if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
+      const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();
       if (m === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
       await m.handler({ req, res, params: m.params, query: url.searchParams, principal });

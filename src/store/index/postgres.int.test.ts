@@ -2,6 +2,7 @@
 // one fresh database per test. Fails (does not skip) when the server binaries are missing.
 
 import { afterAll, beforeAll } from 'vitest';
+import { runAccessStoreContract } from './access-store.contract.js';
 import { runIndexStoreContract } from './index-store.contract.js';
 import { openPostgresIndex } from './postgres.js';
 
@@ -26,5 +27,11 @@ afterAll(async () => {
 runIndexStoreContract('PostgreSQL', async () => {
   if (server === undefined) throw new Error('PostgreSQL server did not start');
   const store = await openPostgresIndex(await server.createDatabase(`contract_${++databases}`));
+  return { store, cleanup: () => store.close() };
+});
+
+runAccessStoreContract('PostgreSQL', async () => {
+  if (server === undefined) throw new Error('PostgreSQL server did not start');
+  const store = await openPostgresIndex(await server.createDatabase(`access_${++databases}`));
   return { store, cleanup: () => store.close() };
 });

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAccessStoreContract } from './access-store.contract.js';
 import { runIndexStoreContract } from './index-store.contract.js';
 import { openSqliteIndex } from './sqlite.js';
 
@@ -16,4 +17,10 @@ runIndexStoreContract('SQLite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+runAccessStoreContract('SQLite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-access-'));
+  const store = await openSqliteIndex(join(dir, 'index.sqlite'));
+  return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
 });
