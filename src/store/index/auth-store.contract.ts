@@ -96,6 +96,14 @@ export function runAuthStoreContract(name: string, open: () => Promise<AuthStore
       expect(await store.getLoginFailure('u:alice')).toBeUndefined();
     });
 
+    it('prunes old failure counters but keeps a lock that still runs', async () => {
+      await store.putLoginFailure({ key: 'old', failures: 1, firstAt: '2026-01-01T00:00:00.000Z', lastAt: '2026-01-01T00:00:00.000Z', lockedUntil: null });
+      await store.putLoginFailure({ key: 'locked', failures: 9, firstAt: '2026-01-01T00:00:00.000Z', lastAt: '2026-01-01T00:00:00.000Z', lockedUntil: '2026-01-02T00:00:00.000Z' });
+      await store.putLoginFailure({ key: 'new', failures: 1, firstAt: '2026-01-01T10:00:00.000Z', lastAt: '2026-01-01T10:00:00.000Z', lockedUntil: null });
+      await store.pruneLoginFailures('2026-01-01T05:00:00.000Z');
+      expect([await store.getLoginFailure('old'), (await store.getLoginFailure('locked'))?.failures, (await store.getLoginFailure('new'))?.failures]).toEqual([undefined, 9, 1]);
+    });
+
     it('links an external identity once', async () => {
       const x = { issuer: 'https://idp', subject: 'sub-1', userId: 'u1', createdAt: 'now' };
       await store.linkExternalIdentity(x);

@@ -94,6 +94,8 @@ export interface AuthStore {
   getLoginFailure(key: string): Promise<LoginFailureRecord | undefined>;
   putLoginFailure(f: LoginFailureRecord): Promise<void>;
   clearLoginFailure(key: string): Promise<void>;
+  /** Forgets counters whose last failure is before `before` (keeps the table small). */
+  pruneLoginFailures(before: string): Promise<void>;
 
   getExternalIdentity(issuer: string, subject: string): Promise<ExternalIdentityRecord | undefined>;
   linkExternalIdentity(x: ExternalIdentityRecord): Promise<void>;

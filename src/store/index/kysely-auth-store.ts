@@ -164,6 +164,11 @@ export class KyselyAuthStore implements AuthStore {
     await this.db.deleteFrom('auth_login_failures').where('key', '=', key).execute();
   }
 
+  async pruneLoginFailures(before: string): Promise<void> {
+    await this.db.deleteFrom('auth_login_failures').where('last_at', '<', before)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', before)])).execute();
+  }
+
   // ---- external identities ----
   async getExternalIdentity(issuer: string, subject: string): Promise<ExternalIdentityRecord | undefined> {
     const r = await this.db.selectFrom('auth_external_identities').selectAll()
