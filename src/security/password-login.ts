@@ -14,7 +14,7 @@ export class PasswordLogin {
   constructor(
     private readonly accounts: AccountStore,
     private readonly audit: AuditSink,
-    private readonly throttle: LoginThrottle | undefined,
+    readonly throttle: LoginThrottle | undefined,
   ) {}
 
   /** Resolves to the enabled user whose password this is; throws unauthenticated otherwise, never saying which part was wrong. */

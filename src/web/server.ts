@@ -14,6 +14,8 @@ import { registerQido } from './dicomweb/qido.js';
 import { registerStow } from './dicomweb/stow.js';
 import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
+import { registerAuthApi, registerAuthPublic, type AuthApiDeps } from './api/auth-routes.js';
+import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
 import { Router } from './router.js';
 
@@ -33,6 +35,15 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
+  const cookies = new SessionCookies(tls, cfg.auth.sessionAbsoluteSeconds);
+  const authDeps: AuthApiDeps = {
+    authenticator: node.authenticator, sessions: node.sessions, mfa: node.mfa, accounts: node.index, audit: node.audit, cookies,
+  };
+  // The sign-in endpoints, reachable without a session; they say nothing about data.
+  const publicRoutes = new Router<null>();
+  registerAuthPublic(publicRoutes, authDeps);
+  const api = new Router<Caller>();
+  registerAuthApi(api, authDeps);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
@@ -45,8 +56,22 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         res.end('ok\n');
         return;
       }
+      const open = publicRoutes.match(req.method ?? 'GET', url.pathname);
+      if (open !== undefined && open !== 'method') {
+        await open.handler({ req, res, params: open.params, query: url.searchParams, principal: null });
+        return;
+      }
+      const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
       // Authenticate before saying anything about the route: no door answers anonymously.
-      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', 'dicomweb');
+      const caller = await authenticateRequest(req, res, node.authenticator, node.sessions, cookies, isApi ? 'api' : 'dicomweb');
+      if (isApi) {
+        const a = api.match(req.method ?? 'GET', url.pathname);
+        if (a === undefined) throw notFound();
+        if (a === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        await a.handler({ req, res, params: a.params, query: url.searchParams, principal: caller });
+        return;
+      }
+      const principal = caller.principal;
       if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
       const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();
