@@ -15,6 +15,7 @@ import { registerStow } from './dicomweb/stow.js';
 import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
 import { registerAuthApi, registerAuthPublic, type AuthApiDeps } from './api/auth-routes.js';
+import { registerOidcRoutes } from './api/oidc-routes.js';
 import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
 import { Router } from './router.js';
@@ -42,6 +43,7 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   // The sign-in endpoints, reachable without a session; they say nothing about data.
   const publicRoutes = new Router<null>();
   registerAuthPublic(publicRoutes, authDeps);
+  if (node.sso) registerOidcRoutes(publicRoutes, authDeps, node.sso, tls);
   const api = new Router<Caller>();
   registerAuthApi(api, authDeps);
 
