@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js';
 import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { MfaService } from './security/mfa.js';
+import { PasskeyService } from './security/passkeys.js';
 import { JwtBearer } from './security/oidc/jwt-bearer.js';
 import { OidcProvider } from './security/oidc/provider.js';
 import { OidcLogin } from './security/oidc/sso.js';
@@ -30,6 +31,7 @@ export interface Node {
   auth: KyselyAuthStore;
   sessions: SessionManager;
   mfa: MfaService;
+  passkeys: PasskeyService;
   /** Single sign-on, when oidc.issuer is configured. */
   sso?: OidcLogin;
   ingest: IngestService;
@@ -57,6 +59,7 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
   const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout });
   const sessions = new SessionManager(auth, index, { idleSeconds: config.auth.sessionIdleSeconds, absoluteSeconds: config.auth.sessionAbsoluteSeconds }, clock);
   const mfa = new MfaService(auth, config.auth.totpIssuer, clock);
+  const passkeys = new PasskeyService(auth, sessions, config.auth.totpIssuer, clock);
   const sso = await openSso(config, index, auth, clock);
   if (sso) authenticator.useJwtVerifier(new JwtBearer(sso.provider, sso.login, { audience: config.oidc.audience ?? config.oidc.clientId!, scopeMap: config.oidc.scopeMap }, audit));
   const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } });
@@ -67,7 +70,7 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, authenticator, auth, sessions, mfa, sso: sso?.login, ingest, query, retrieve, render, peers, dimse,
+    config, index, blobs, audit, authenticator, auth, sessions, mfa, passkeys, sso: sso?.login, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     async close() {
       await index.close();

@@ -3,7 +3,7 @@
 // or the user's removal. The CSRF token is derived from the secret, so it needs no storage and a
 // page on another origin, which cannot read the cookie, cannot compute it.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { unauthenticated } from '../errors.js';
+import { RampartError, unauthenticated } from '../errors.js';
 import type { AccountStore, UserRecord } from '../store/index/account-store.js';
 import type { AuthStore, SessionRecord, SessionStage } from '../store/index/auth-store.js';
 import { ALL_SCOPES, type Door, type Principal } from './principal.js';
@@ -69,7 +69,8 @@ export class SessionManager {
       await this.store.revokeSession(session.id, now.toISOString());
       throw unauthenticated('session ended');
     }
-    if (session.stage !== stage) throw unauthenticated();
+    // A live session of the other stage: refused here, but not ended.
+    if (session.stage !== stage) throw new RampartError('unauthenticated', 'authentication required', { reason: 'stage' });
     if (t - Date.parse(session.lastSeenAt) >= TOUCH_INTERVAL_MS) {
       await this.store.touchSession(session.id, now.toISOString());
       session.lastSeenAt = now.toISOString();

@@ -16,6 +16,7 @@ import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
 import { registerAuthApi, registerAuthPublic, type AuthApiDeps } from './api/auth-routes.js';
 import { registerOidcRoutes } from './api/oidc-routes.js';
+import { registerPasskeyApi, registerPasskeyPublic, relyingPartyFor } from './api/passkey-routes.js';
 import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
 import { Router } from './router.js';
@@ -39,13 +40,16 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const cookies = new SessionCookies(tls, cfg.auth.sessionAbsoluteSeconds);
   const authDeps: AuthApiDeps = {
     authenticator: node.authenticator, sessions: node.sessions, mfa: node.mfa, accounts: node.index, audit: node.audit, cookies,
+    passkeys: node.passkeys, relyingParty: relyingPartyFor(tls, cfg.auth.webauthnRpId, cfg.auth.webauthnOrigin),
   };
   // The sign-in endpoints, reachable without a session; they say nothing about data.
   const publicRoutes = new Router<null>();
   registerAuthPublic(publicRoutes, authDeps);
+  registerPasskeyPublic(publicRoutes, authDeps);
   if (node.sso) registerOidcRoutes(publicRoutes, authDeps, node.sso, tls);
   const api = new Router<Caller>();
   registerAuthApi(api, authDeps);
+  registerPasskeyApi(api, authDeps);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
