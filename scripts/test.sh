@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests talk to: DCMTK (real DIMSE peer and dcmdump), pydicom and numpy
 # (sample files and an independent reader), PostgreSQL (the index contract on a real server),
-# openssl (the node's self-signed certificate), nmap (its DICOM scripts probe the DIMSE port).
+# openssl (the node's self-signed certificate), nmap (its DICOM scripts probe the DIMSE port),
+# chromium (headless, driven by playwright-core: passkeys through its virtual authenticator).
 need=()
 command -v dcmdump >/dev/null || need+=(dcmtk)
 [ -d /usr/lib/python3/dist-packages/pydicom ] || need+=(python3-pydicom)
@@ -25,6 +26,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v jing >/dev/null || need+=(jing)
 # Pillow with OpenJPEG: the independent JPEG 2000 decoder and PNG/JPEG reader of the pixel tests.
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"

@@ -1,5 +1,5 @@
 // The composition root: the one place that picks concrete adapters and wires the services.
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { patientEnricher } from './security/audit/enrich.js';
@@ -12,6 +12,12 @@ import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { systemPrincipal } from './security/principal.js';
 import { AccessControl } from './services/access.js';
+import { MfaService } from './security/mfa.js';
+import { PasskeyService } from './security/passkeys.js';
+import { JwtBearer } from './security/oidc/jwt-bearer.js';
+import { OidcProvider } from './security/oidc/provider.js';
+import { OidcLogin } from './security/oidc/sso.js';
+import { SessionManager } from './security/sessions.js';
 import { DimseService } from './services/dimse.js';
 import { GrantService } from './services/grants.js';
 import { RateLimiter } from './services/rate-limit.js';
@@ -22,6 +28,7 @@ import { DeleteService, RenderService, RetrieveService } from './services/retrie
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
 import { KyselyAccessStore } from './store/index/kysely-access-store.js';
+import { KyselyAuthStore } from './store/index/kysely-auth-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
@@ -37,6 +44,13 @@ export interface Node {
   /** Sends the trail to the syslog audit repository (when configured and asked for). */
   forwarder?: SyslogForwarder;
   authenticator: Authenticator;
+  /** Sessions, second factors, failure counters, SSO links (identity). */
+  auth: KyselyAuthStore;
+  sessions: SessionManager;
+  mfa: MfaService;
+  passkeys: PasskeyService;
+  /** Single sign-on, when oidc.issuer is configured. */
+  sso?: OidcLogin;
   ingest: IngestService;
   query: QueryService;
   retrieve: RetrieveService;
@@ -53,8 +67,12 @@ export interface Node {
   close(): Promise<void>;
 }
 
-/** forwardAudit: this process sends the trail to the syslog repository (serve does; short CLI commands do not). */
-export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: boolean } = {}): Promise<Node> {
+/**
+ * forwardAudit: this process sends the trail to the syslog repository (serve does; short CLI
+ * commands do not). `clock` lets tests move time for session and lockout limits without sleeping.
+ */
+export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: boolean; clock?: () => Date } = {}): Promise<Node> {
+  const clock = opts.clock ?? (() => new Date());
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const index = config.index.url === 'sqlite'
     ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
@@ -75,7 +93,13 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
   });
   const render = new RenderService(retrieve, pixels, config.render);
   const accessStore = new KyselyAccessStore(index.db);
-  const authenticator = new Authenticator(index, undefined, accessStore);
+  const auth = new KyselyAuthStore(index.db);
+  const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout, groups: accessStore });
+  const sessions = new SessionManager(auth, index, { idleSeconds: config.auth.sessionIdleSeconds, absoluteSeconds: config.auth.sessionAbsoluteSeconds }, clock);
+  const mfa = new MfaService(auth, config.auth.totpIssuer, clock);
+  const passkeys = new PasskeyService(auth, sessions, config.auth.totpIssuer, clock);
+  const sso = await openSso(config, index, auth, clock);
+  if (sso) authenticator.useJwtVerifier(new JwtBearer(sso.provider, sso.login, { audience: config.oidc.audience ?? config.oidc.clientId!, scopeMap: config.oidc.scopeMap }, audit));
   const ingest = new IngestService({
     blobs, index, audit, access, overwrite: config.storage.overwrite, indexSyncMs: config.storage.indexSyncMs,
     limits: { maxInstanceBytes: config.storage.maxInstanceBytes },
@@ -90,7 +114,7 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, forwarder, authenticator, recovered,
+    config, index, blobs, audit, forwarder, authenticator, recovered, auth, sessions, mfa, passkeys, sso: sso?.login,
     auditReports: new AuditReports(auditDir(config), audit), auditSource: auditSource(config), ingest, query, retrieve, render, peers, dimse,
     access, accessStore,
     shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
@@ -105,6 +129,20 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
       await index.close();
     },
   };
+}
+
+/** The OpenID Provider and the SSO flow, when configured; the provider is contacted on first use, not at start. */
+async function openSso(config: Readonly<Config>, index: KyselyIndexStore, auth: KyselyAuthStore, clock: () => Date) {
+  const o = config.oidc;
+  if (o.issuer === null) return undefined;
+  if (o.redirectUri === null) throw new Error('configuration: oidc.redirectUri is required when oidc.issuer is set');
+  const clientSecret = o.clientSecretFile === null ? null : (await readFile(o.clientSecretFile, 'utf8')).trim();
+  const provider = new OidcProvider({ issuer: o.issuer, algorithms: o.algorithms, clockToleranceSeconds: o.clockToleranceSeconds }, clock);
+  const login = new OidcLogin(provider, {
+    clientId: o.clientId!, clientSecret, redirectUri: o.redirectUri, scopes: o.scopes,
+    rolesClaim: o.rolesClaim, groupsClaim: o.groupsClaim, usernameClaim: o.usernameClaim, roleMap: o.roleMap,
+  }, index, auth, clock);
+  return { provider, login };
 }
 
 /**

@@ -10,7 +10,9 @@ export type AuditAction =
   // Reserved across sessions (authentication, authorization, audit, scan); see helper-common.md.
   | 'logout' | 'lockout' | 'mfa-enrol' | 'session-revoke' | 'break-glass' | 'rate-limit'
   | 'grant-add' | 'grant-remove' | 'share-create' | 'share-revoke' | 'share-open' | 'group-change'
-  | 'config-change' | 'audit-read' | 'export' | 'identity-failure' | 'alert' | 'scan';
+  | 'config-change' | 'audit-read' | 'export' | 'identity-failure' | 'alert' | 'scan'
+  // identity also records these two
+  | 'mfa-reset' | 'password-change';
 
 /** A patient an event touched, as the index knows it (the audit trail may hold PHI; logs may not). */
 export interface AuditPatient { id: string; name?: string }

@@ -20,6 +20,10 @@ import { registerQido } from './dicomweb/qido.js';
 import { registerStow } from './dicomweb/stow.js';
 import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
+import { registerAuthApi, registerAuthPublic, type AuthApiDeps } from './api/auth-routes.js';
+import { registerOidcRoutes } from './api/oidc-routes.js';
+import { registerPasskeyApi, registerPasskeyPublic, relyingPartyFor } from './api/passkey-routes.js';
+import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
 import { Router } from './router.js';
 
@@ -43,14 +47,26 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
-  // The JSON API beside DICOMweb, under /api/ (routes are registered with their full path),
-  // behind the same authentication.
-  const api = new Router<Principal>();
-  registerAuditApi(api, { reports: node.auditReports, source: node.auditSource });
-  registerGrantsApi(api, node);
-  registerBreakGlassApi(api, node);
+  const cookies = new SessionCookies(tls, cfg.auth.sessionAbsoluteSeconds);
+  const authDeps: AuthApiDeps = {
+    authenticator: node.authenticator, sessions: node.sessions, mfa: node.mfa, accounts: node.index, audit: node.audit, cookies,
+    passkeys: node.passkeys, relyingParty: relyingPartyFor(tls, cfg.auth.webauthnRpId, cfg.auth.webauthnOrigin),
+  };
+  // The sign-in endpoints, reachable without a session; they say nothing about data.
+  const publicRoutes = new Router<null>();
+  registerAuthPublic(publicRoutes, authDeps);
+  registerPasskeyPublic(publicRoutes, authDeps);
+  if (node.sso) registerOidcRoutes(publicRoutes, authDeps, node.sso, tls);
+  const api = new Router<Caller>();
+  registerAuthApi(api, authDeps);
+  registerPasskeyApi(api, authDeps);
+  // The rest of the JSON API (audit, grants, break-glass, shares) sees the caller's principal.
+  const api2 = new Router<Principal>();
+  registerAuditApi(api2, { reports: node.auditReports, source: node.auditSource });
+  registerGrantsApi(api2, node);
+  registerBreakGlassApi(api2, node);
   const origin = (req: IncomingMessage) => cfg.access.publicUrl ?? `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}`;
-  registerSharesApi(api, node, origin);
+  registerSharesApi(api2, node, origin);
   const share = shareHandler(node, router, tls, log);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -64,22 +80,35 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         res.end('ok\n');
         return;
       }
-      // Share links are the one deliberately anonymous door besides /healthz; the link is the credential.
+      // Share links are the one deliberately anonymous door besides /healthz and sign-in; the link is the credential.
       if (url.pathname.startsWith('/s/')) {
         await share(req, res, url.pathname, url.searchParams);
         return;
       }
-      // Authenticate before saying anything about the route: no door answers anonymously.
-      const isApi = url.pathname.startsWith('/api/');
-      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', isApi ? 'api' : 'dicomweb');
-      if (url.pathname === SECURITY_SCAN_PATH) { await securityScanRoute(req, res, principal, cfg.dataDir); return; }
-      if (isApi) {
-        const a = api.match(req.method ?? 'GET', url.pathname);
-        if (a === undefined) throw notFound();
-        if (a === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
-        await a.handler({ req, res, params: a.params, query: url.searchParams, principal });
+      const open = publicRoutes.match(req.method ?? 'GET', url.pathname);
+      if (open !== undefined && open !== 'method') {
+        await open.handler({ req, res, params: open.params, query: url.searchParams, principal: null });
         return;
       }
+      const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
+      // Authenticate before saying anything about the route: no door answers anonymously.
+      const caller = await authenticateRequest(req, res, node.authenticator, node.sessions, cookies, isApi ? 'api' : 'dicomweb');
+      if (url.pathname === SECURITY_SCAN_PATH) { await securityScanRoute(req, res, caller.principal, cfg.dataDir); return; }
+      if (isApi) {
+        const a = api.match(req.method ?? 'GET', url.pathname);
+        if (a !== undefined && a !== 'method') {
+          await a.handler({ req, res, params: a.params, query: url.searchParams, principal: caller });
+          return;
+        }
+        const b = api2.match(req.method ?? 'GET', url.pathname);
+        if (b !== undefined && b !== 'method') {
+          await b.handler({ req, res, params: b.params, query: url.searchParams, principal: caller.principal });
+          return;
+        }
+        if (a === 'method' || b === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        throw notFound();
+      }
+      const principal = caller.principal;
       if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
       const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();

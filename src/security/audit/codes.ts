@@ -82,6 +82,8 @@ export const CODING: Record<AuditAction, EventCoding> = {
   lockout: alert(TYPE.userSecurityAttributesChanged),
   'mfa-enrol': alert(TYPE.userSecurityAttributesChanged),
   'session-revoke': alert(TYPE.userSecurityAttributesChanged),
+  'mfa-reset': alert(TYPE.userSecurityAttributesChanged),
+  'password-change': alert(TYPE.userSecurityAttributesChanged),
   'token-create': alert(TYPE.userSecurityAttributesChanged),
   'token-revoke': alert(TYPE.userSecurityAttributesChanged),
   'user-create': alert(TYPE.securityRolesChanged),

@@ -131,7 +131,7 @@ export function toDicomXml(entry: ChainEntry, src: AuditSource): string {
       if (e.breakGlassReason) details.push(['Emergency Override Reason', e.breakGlassReason]);
       const target = e.target ?? (e.action === 'association' ? e.callingAe ?? e.principal.username : undefined);
       if (target !== undefined) {
-        const isUser = ['user-create', 'user-remove', 'lockout', 'mfa-enrol', 'session-revoke', 'token-create', 'token-revoke', 'group-change'].includes(e.action);
+        const isUser = ['user-create', 'user-remove', 'lockout', 'mfa-enrol', 'mfa-reset', 'password-change', 'session-revoke', 'token-create', 'token-revoke', 'group-change'].includes(e.action);
         objects.push(object({ id: target, idType: isUser ? ID_TYPE.user : e.action === 'association' || e.action.startsWith('peer-') ? ID_TYPE.node : ID_TYPE.uri, type: isUser ? '1' : '2', role: isUser ? '11' : '13', details }));
       } else if (details.length) {
         objects.push(object({ id: src.id, idType: ID_TYPE.node, type: '2', role: '13', details }));

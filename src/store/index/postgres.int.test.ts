@@ -3,7 +3,9 @@
 
 import { afterAll, beforeAll } from 'vitest';
 import { runAccessStoreContract } from './access-store.contract.js';
+import { runAuthStoreContract } from './auth-store.contract.js';
 import { runIndexStoreContract } from './index-store.contract.js';
+import { KyselyAuthStore } from './kysely-auth-store.js';
 import { openPostgresIndex } from './postgres.js';
 
 /** The shape of test/support/postgres.ts. */
@@ -34,4 +36,10 @@ runAccessStoreContract('PostgreSQL', async () => {
   if (server === undefined) throw new Error('PostgreSQL server did not start');
   const store = await openPostgresIndex(await server.createDatabase(`access_${++databases}`));
   return { store, cleanup: () => store.close() };
+});
+
+runAuthStoreContract('PostgreSQL', async () => {
+  if (server === undefined) throw new Error('PostgreSQL server did not start');
+  const index = await openPostgresIndex(await server.createDatabase(`auth_${++databases}`));
+  return { store: new KyselyAuthStore(index.db), cleanup: () => index.close() };
 });
