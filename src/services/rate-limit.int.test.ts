@@ -2,6 +2,7 @@
 // (C-FIND 0xA700, C-MOVE 0xA701, C-GET 0xA702), and each refusal is audited as 'rate-limit'.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readTrail } from '../security/audit/reader.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIdentifier, find, get, move, parseQueryKey, type ScuTarget } from '../net/scu-ops.js';
 import { createToken, createUser } from '../security/authenticate.js';
@@ -27,7 +28,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const auditLines = async () => (await readFile(join(t.dataDir, 'audit', 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { action: string; reason?: string });
+const auditLines = async () => (await readTrail(join(t.dataDir, 'audit'))).map((e) => e.event);
 
 describe('rate limits over HTTP', () => {
   it('answers 429 with Retry-After once a user has used its query burst', async () => {

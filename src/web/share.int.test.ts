@@ -3,6 +3,7 @@
 // use, PIN attempts, expiry and revocation refused on a clear page.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readTrail } from '../security/audit/reader.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, createUser } from '../security/authenticate.js';
 import { systemPrincipal } from '../security/principal.js';
@@ -193,8 +194,7 @@ describe('links that cannot be opened', () => {
 
 describe('the audit trail of share links', () => {
   it('records each link made and revoked, each opening and each refusal with its reason', async () => {
-    const events = (await readFile(join(t.dataDir, 'audit', 'audit.jsonl'), 'utf8')).trim().split('\n')
-      .map((l) => JSON.parse(l) as { action: string; outcome: string; reason?: string; studies?: string[] });
+    const events = (await readTrail(join(t.dataDir, 'audit'))).map((e) => e.event);
     const of = (action: string, outcome: string) => events.filter((e) => e.action === action && e.outcome === outcome);
     expect(of('share-create', 'success').length).toBeGreaterThanOrEqual(5);
     expect(of('share-revoke', 'success').length).toBe(1);
