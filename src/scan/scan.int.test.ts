@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,7 +30,7 @@ async function scan(args: string[]): Promise<Ran> {
   const out: string[] = [], err: string[] = [];
   const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s), stdin: Readable.from([]), isTTY: false };
   const file = join(work, `report-${Math.random().toString(36).slice(2)}.json`);
-  const code = await main(['scan', ...args, '--json', file, '--timeout', '5'], io);
+  const code = await main(['scan', '--timeout', '5', ...args, '--json', file], io); // a later --timeout wins
   let json: string | undefined;
   try { json = await readFile(file, 'utf8'); } catch { /* usage errors write no report */ }
   const report = json ? (JSON.parse(json) as ScanReport) : undefined;
@@ -355,6 +355,19 @@ describe('usage', () => {
     expect((await scan([`${host}:104`, '--fail-on', 'critical'])).code).toBe(2);
     expect((await scan(['bad host'])).code).toBe(2);
     expect((await scan([])).code).toBe(2);
+  });
+
+  it('reports an open port that answers nothing as unknown, not as safe', async () => {
+    const silent = createNetServer((sock) => { sock.on('error', () => undefined); sock.resume(); }); // reads and says nothing
+    await new Promise<void>((r) => silent.listen(0, host, () => r()));
+    try {
+      const p = (silent.address() as AddressInfo).port;
+      const r = await scan([`${host}:${p}`, '--timeout', '1']);
+      expect(r.report!.endpoints).toMatchObject([{ port: p, state: 'open', kind: 'unknown' }]);
+      expect(ids(r.report!)).toEqual(['port-unknown']);
+    } finally {
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('reports a closed port as closed, with nothing to fix', async () => {
