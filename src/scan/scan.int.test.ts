@@ -288,6 +288,43 @@ describe('web endpoints', () => {
   });
 });
 
+describe('TLS', () => {
+  it('finds Rampart\'s HTTPS door (http.tls) closed to strangers, on TLS 1.2 and 1.3 only', async () => {
+    const t = await startTestNode({ 'http.tls': true });
+    try {
+      const r = await scan([`${host}:${new URL(t.url).port}`, '--fail-on', 'medium']);
+      expect(r.code, r.out).toBe(0);
+      const e = r.report!.endpoints[0]!;
+      expect(e.kind).toBe('https');
+      expect(e.tls!.versions.filter((v) => v.result === 'accepted').map((v) => v.version)).toEqual(['TLSv1.2', 'TLSv1.3']);
+      expect(ids(r.report!)).toContain('http-authentication-required');
+      expect(ids(r.report!)).not.toContain('http-plain');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('reports TLS 1.0 accepted as medium, and a certificate that expires soon and names another host', async () => {
+    const dir = await mkdtemp(join(work, 'tls-'));
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '10', '-subj', '/CN=oldpacs.invalid']);
+    const p = await freePort();
+    // OpenSSL's own test server, speaking TLS 1.0 only with the legacy suites allowed.
+    const srv = spawnPeer('openssl', ['s_server', '-accept', `${host}:${p}`, '-cert', join(dir, 'c.pem'), '-key', join(dir, 'k.pem'), '-tls1', '-cipher', 'ALL:@SECLEVEL=0', '-www', '-quiet']);
+    try {
+      await waitForPort(p);
+      const r = await scan([`${host}:${p}`]);
+      const tls = r.report!.endpoints[0]!.tls!;
+      const by = Object.fromEntries(tls.versions.map((v) => [v.version, v.result]));
+      expect(by).toMatchObject({ TLSv1: 'accepted', 'TLSv1.2': 'refused', 'TLSv1.3': 'refused' });
+      expect(r.report!.findings.find((f) => f.id === 'tls-old-protocol')?.severity).toBe('medium');
+      expect(ids(r.report!)).toEqual(expect.arrayContaining(['tls-cert-expiring', 'tls-cert-hostname', 'tls-cert-self-signed']));
+      expect(tls.certificate!.hostnameMatches).toBe(false);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('rampart scan --self', () => {
   let t: TestNode;
   let cfg: string;

@@ -71,7 +71,7 @@ export function exchange(o: ExchangeOptions): Promise<Exchange> {
       setTimeout(() => sock.destroy(), 1000).unref();
       resolve(out);
     };
-    const timer = setTimeout(() => finish(connected ? {} : { error: 'no answer to the connection attempt (filtered?)' }), o.timeoutMs);
+    const timer = setTimeout(() => finish(connected ? { secure: o.tls ? isSecure(sock) : undefined } : { error: 'no answer to the connection attempt (filtered?)' }), o.timeoutMs);
     const onReady = () => {
       connected = true;
       sock.write(o.send);
