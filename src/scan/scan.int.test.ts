@@ -392,6 +392,14 @@ describe('usage', () => {
     expect((await scan([`${host}:104`, '--fail-on', 'critical'])).code).toBe(2);
     expect((await scan(['bad host'])).code).toBe(2);
     expect((await scan([])).code).toBe(2);
+    expect((await scan([`${host}:104`, '--rate', '0'])).code).toBe(2);
+    expect((await scan([`${host}:104`, '--concurrency', '17'])).code).toBe(2);
+    expect((await scan([`${host}:104`, '--called-ae', 'BAD\\AE'])).code).toBe(2);
+    expect((await scan(['--web', 'ftp://127.0.0.1/'])).code).toBe(2);
+    const creds = await scan(['--web', 'http://user:pw@127.0.0.1:1/']);
+    expect(creds.code).toBe(2);
+    expect(creds.err).toMatch(/no credentials/);
+    expect((await scan(['--self', `${host}:104`])).code).toBe(2);
   });
 
   it('reports an open port that answers nothing as unknown, not as safe', async () => {
