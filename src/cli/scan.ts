@@ -78,6 +78,11 @@ export async function scan(args: string[], io: Io): Promise<number> {
     const node = await openNode(config);
     try {
       const plan = selfPlan(config, await node.peers.listPeers());
+      // A configured host name is resolved once, like any target's.
+      for (const t of [...plan.targets, ...plan.web]) {
+        if (isIP(t.address)) continue;
+        try { t.address = (await lookup(t.address)).address; } catch { throw badRequest(`cannot resolve the configured host "${t.address}"`); }
+      }
       report = await runScan({ ...common, mode: 'self', inputs: plan.inputs, targets: plan.targets, web: plan.web, calledAes: [...plan.calledAes, ...calledAes], extraFindings: plan.findings });
       report = withFindings(report, notListening(report));
       const file = await writeLastSelfScan(config.dataDir, report);

@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { TS } from '../dicom/transfer-syntax.js';
 import { AssociationError, DEFAULT_ASSOCIATION_LIMITS, type Association } from '../net/association.js';
 import { SopClass } from '../net/dimse/constants.js';
-import { PduType, type AssociateAc, type AssociateRj, type PresentationContextRq } from '../net/pdu/types.js';
+import { PduType, RejectReason, type AssociateAc, type AssociateRj, type PresentationContextRq } from '../net/pdu/types.js';
 import { describeClose, describeConnectError } from '../net/scu-ops.js';
 import { openAssociation } from '../net/scu.js';
 import { countFind, echoOver, getNothing, isMoveRefusal, moveToUnknown, statusText } from './dicom-ops.js';
@@ -62,7 +62,7 @@ function answerWords(a: Sniffed['answer']): string {
   return `A-ABORT (source ${a.source}, reason ${a.reason})`;
 }
 
-async function tryAssociate(o: AssocProbeOptions, calling: string, called: string): Promise<{ assoc?: Association; words: string }> {
+async function tryAssociate(o: AssocProbeOptions, calling: string, called: string): Promise<{ assoc?: Association; words: string; rj?: AssociateRj }> {
   await o.beforeConnect();
   try {
     const assoc = await openAssociation({
@@ -71,7 +71,9 @@ async function tryAssociate(o: AssocProbeOptions, calling: string, called: strin
     });
     return { assoc, words: 'A-ASSOCIATE-AC (accepted)' };
   } catch (e) {
-    if (e instanceof AssociationError && e.close) return { words: e.close.kind === 'rejected' ? `A-ASSOCIATE-RJ: ${describeClose(e.close)}` : describeClose(e.close) };
+    if (e instanceof AssociationError && e.close) {
+      return e.close.kind === 'rejected' ? { words: `A-ASSOCIATE-RJ: ${describeClose(e.close)}`, rj: e.close.rj } : { words: describeClose(e.close) };
+    }
     return { words: describeConnectError(e) };
   }
 }
@@ -97,13 +99,23 @@ export async function probeDicom(o: AssocProbeOptions, sniffed: Sniffed): Promis
   } else {
     // One line per distinct answer, naming the called AE titles that got it.
     const answers = new Map<string, string[]>();
+    const confirmed: string[] = [];
+    const first = sniffed.answer?.type === PduType.AssociateRj ? sniffed.answer : undefined;
     for (const ae of new Set([...o.calledAes, ...DEFAULT_CALLED_AES])) {
       calling = randomAe();
       const r = await tryAssociate(o, calling, ae);
       answers.set(r.words, [...(answers.get(r.words) ?? []), ae]);
       if (r.assoc) { assoc = r.assoc; called = ae; info.anyCallingAeAccepted = true; break; }
+      // "called AE title not recognized" for made-up titles but "calling AE title not recognized" for this one.
+      if (first?.source === 1 && first.reason === RejectReason.CalledAeNotRecognized && r.rj?.source === 1 && r.rj.reason === RejectReason.CallingAeNotRecognized) confirmed.push(ae);
     }
     for (const [words, aes] of answers) evidence.push(`-> A-ASSOCIATE-RQ from made-up calling AE titles to called ${aes.map((a) => `"${a}"`).join(', ')}`, `<- ${words}`);
+    if (!assoc && confirmed.length) {
+      findings.push(finding('dicom-called-ae-revealed', o.target, [
+        `made-up called AE titles: ${rjWords(first!)}`,
+        `called ${confirmed.map((a) => `"${a}"`).join(', ')}: A-ASSOCIATE-RJ with reason 3 (calling AE title not recognized) instead`,
+      ]));
+    }
   }
   if (!assoc) {
     findings.push(finding('dicom-rejects-unknown', o.target, evidence));

@@ -46,6 +46,10 @@ export const CATALOGUE = {
     severity: 'low', title: 'Plain DICOM is open beside DICOM TLS',
     fix: 'Once every peer speaks TLS, turn the plain port off (Rampart: dimse.port null), or limit it to loopback, so that a peer cannot fall back to clear text.',
   },
+  'dicom-called-ae-revealed': {
+    severity: 'low', title: 'The rejection reason confirms the right called AE title',
+    fix: 'A stranger learns the called AE title from the A-ASSOCIATE-RJ reason (7 for a wrong called AE title, 3 once it is right) and can then guess calling AE titles. Harmless while calling AE titles are checked together with their addresses; to give nothing away, answer every refusal with the same reason (1, no reason given), which PS3.8 allows.',
+  },
   'dicom-rejects-unknown': {
     severity: 'info', title: 'Unknown AE titles are rejected',
     fix: 'Nothing to do: keep registering each peer with its address.',

@@ -20,4 +20,8 @@ describe('counting a JSON array without reading it', () => {
     expect(n('<html>')).toBeUndefined();
     expect(n('[{"a":1},{"b"')).toBeUndefined();
   });
+  it('counts the completed elements of a body cut at the size cap, when told it was cut', () => {
+    expect(countJsonArray(Buffer.from('[{"a":1},{"b":2},{"c"'), { partial: true })).toBe(2);
+    expect(countJsonArray(Buffer.from('{"a":1'), { partial: true })).toBeUndefined();
+  });
 });

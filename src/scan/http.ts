@@ -44,7 +44,7 @@ export function get(url: URL, address: string, headers: Record<string, string>, 
  * How many elements a JSON array holds, counted on the bytes without building the values:
  * the answer is patient data and is never turned into strings. Undefined when it is not an array.
  */
-export function countJsonArray(b: Buffer): number | undefined {
+export function countJsonArray(b: Buffer, opts: { partial?: boolean } = {}): number | undefined {
   let i = 0;
   const ws = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
   while (i < b.length && ws(b[i]!)) i++;
@@ -63,7 +63,8 @@ export function countJsonArray(b: Buffer): number | undefined {
     else if (c === 0x2c && depth === 1) count++;
     else if (depth === 1 && !ws(c)) sawValue = true;
   }
-  return undefined; // unterminated (truncated)
+  // Unterminated: a body cut at our size cap still proves the array; count the elements it completed.
+  return opts.partial && depth >= 1 ? count : undefined;
 }
 
 const isJson = (h: IncomingHttpHeaders) => /json/i.test(String(h['content-type'] ?? ''));
@@ -118,11 +119,11 @@ export async function probeHttp(base: URL, o: HttpProbeOptions): Promise<{ info:
     u.searchParams.set('limit', '1000');
     const r = await ask(u, { accept: 'application/dicom+json' });
     if (!r) continue;
-    const studies = r.status === 204 ? 0 : r.status === 200 && isJson(r.headers) ? countJsonArray(r.body) : undefined;
+    const studies = r.status === 204 ? 0 : r.status === 200 && isJson(r.headers) ? countJsonArray(r.body, { partial: r.truncated }) : undefined;
     r.body.fill(0); // the answer is patient data: counted, then gone
     if (studies !== undefined) {
       info.openQido.push({ url: u.toString(), status: r.status, studies });
-      findings.push(finding('http-qido-open', target, [`-> GET ${u.pathname}${u.search} with no credentials`, `<- ${r.status}, ${studies}${r.truncated ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} (counted, not read)`], { title: `DICOMweb search (QIDO-RS) answers without credentials: ${studies}${studies >= 1000 ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} listed to a stranger` }));
+      findings.push(finding('http-qido-open', target, [`-> GET ${u.pathname}${u.search} with no credentials`, `<- ${r.status}, ${studies}${r.truncated ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} (counted, not read)`], { title: `DICOMweb search (QIDO-RS) answers without credentials: ${studies}${studies >= 1000 || r.truncated ? '+' : ''} stud${studies === 1 ? 'y' : 'ies'} listed to a stranger` }));
       break;
     }
     if (r.status === 401 || r.status === 403) needAuth.push(u);
@@ -137,7 +138,7 @@ export async function probeHttp(base: URL, o: HttpProbeOptions): Promise<{ info:
     let count: number | undefined;
     const head = r.body.subarray(0, 64 * 1024).toString('utf8');
     if (a.kind === 'html') hit = /html/i.test(String(r.headers['content-type'] ?? '')) && Boolean(a.marker?.test(head));
-    else if (a.kind === 'json-array') { count = isJson(r.headers) ? countJsonArray(r.body) : undefined; hit = count !== undefined; }
+    else if (a.kind === 'json-array') { count = isJson(r.headers) ? countJsonArray(r.body, { partial: r.truncated }) : undefined; hit = count !== undefined; }
     else hit = isJson(r.headers) && head.trimStart().startsWith('{') && Boolean(a.marker?.test(head));
     r.body.fill(0);
     if (!hit) continue;

@@ -5,7 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,7 +30,7 @@ async function scan(args: string[]): Promise<Ran> {
   const out: string[] = [], err: string[] = [];
   const io: Io = { out: (s) => out.push(s), err: (s) => err.push(s), stdin: Readable.from([]), isTTY: false };
   const file = join(work, `report-${Math.random().toString(36).slice(2)}.json`);
-  const code = await main(['scan', ...args, '--json', file, '--timeout', '5'], io);
+  const code = await main(['scan', '--timeout', '5', ...args, '--json', file], io); // a later --timeout wins
   let json: string | undefined;
   try { json = await readFile(file, 'utf8'); } catch { /* usage errors write no report */ }
   const report = json ? (JSON.parse(json) as ScanReport) : undefined;
@@ -91,6 +91,10 @@ describe('Rampart with its defaults', () => {
     }
     expect(rep.findings.filter((f) => f.id === 'dicom-rejects-unknown')).toHaveLength(2);
     expect(rep.findings.find((f) => f.id === 'dicom-rejects-unknown')!.evidence.join('\n')).toMatch(/"RAMPART"/);
+    // Rampart's reasons differ for a wrong called AE title (7) and an unknown calling one (3): low, named.
+    const revealed = rep.findings.filter((f) => f.id === 'dicom-called-ae-revealed');
+    expect(revealed.map((f) => f.severity)).toEqual(['low', 'low']);
+    expect(revealed[0]!.evidence.join('\n')).toMatch(/"RAMPART"/);
     // Plain DICOM on loopback is named, low, with its fix.
     const plain = rep.findings.find((f) => f.id === 'dicom-plain')!;
     expect(plain.severity).toBe('low');
@@ -288,6 +292,43 @@ describe('web endpoints', () => {
   });
 });
 
+describe('TLS', () => {
+  it('finds Rampart\'s HTTPS door (http.tls) closed to strangers, on TLS 1.2 and 1.3 only', async () => {
+    const t = await startTestNode({ 'http.tls': true });
+    try {
+      const r = await scan([`${host}:${new URL(t.url).port}`, '--fail-on', 'medium']);
+      expect(r.code, r.out).toBe(0);
+      const e = r.report!.endpoints[0]!;
+      expect(e.kind).toBe('https');
+      expect(e.tls!.versions.filter((v) => v.result === 'accepted').map((v) => v.version)).toEqual(['TLSv1.2', 'TLSv1.3']);
+      expect(ids(r.report!)).toContain('http-authentication-required');
+      expect(ids(r.report!)).not.toContain('http-plain');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('reports TLS 1.0 accepted as medium, and a certificate that expires soon and names another host', async () => {
+    const dir = await mkdtemp(join(work, 'tls-'));
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '10', '-subj', '/CN=oldpacs.invalid']);
+    const p = await freePort();
+    // OpenSSL's own test server, speaking TLS 1.0 only with the legacy suites allowed.
+    const srv = spawnPeer('openssl', ['s_server', '-accept', `${host}:${p}`, '-cert', join(dir, 'c.pem'), '-key', join(dir, 'k.pem'), '-tls1', '-cipher', 'ALL:@SECLEVEL=0', '-www', '-quiet']);
+    try {
+      await waitForPort(p);
+      const r = await scan([`${host}:${p}`]);
+      const tls = r.report!.endpoints[0]!.tls!;
+      const by = Object.fromEntries(tls.versions.map((v) => [v.version, v.result]));
+      expect(by).toMatchObject({ TLSv1: 'accepted', 'TLSv1.2': 'refused', 'TLSv1.3': 'refused' });
+      expect(r.report!.findings.find((f) => f.id === 'tls-old-protocol')?.severity).toBe('medium');
+      expect(ids(r.report!)).toEqual(expect.arrayContaining(['tls-cert-expiring', 'tls-cert-hostname', 'tls-cert-self-signed']));
+      expect(tls.certificate!.hostnameMatches).toBe(false);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('rampart scan --self', () => {
   let t: TestNode;
   let cfg: string;
@@ -310,6 +351,10 @@ describe('rampart scan --self', () => {
     expect(rep.web[0]!.status).toBe(401);
     // Our own AE title was tried too, from a made-up calling AE title, and refused.
     expect(rep.findings.find((f) => f.id === 'dicom-rejects-unknown')!.evidence.join('\n')).toMatch(/"RAMPART"/);
+    // Rampart's reasons differ for a wrong called AE title (7) and an unknown calling one (3): low, named.
+    const revealed = rep.findings.filter((f) => f.id === 'dicom-called-ae-revealed');
+    expect(revealed.map((f) => f.severity)).toEqual(['low', 'low']);
+    expect(revealed[0]!.evidence.join('\n')).toMatch(/"RAMPART"/);
     const plainPeers = rep.findings.find((f) => f.id === 'config-peer-without-tls')!;
     expect(plainPeers.severity).toBe('info'); // the peer is on loopback
     expect(plainPeers.evidence.join('\n')).toContain('MODALITY1');
@@ -355,6 +400,27 @@ describe('usage', () => {
     expect((await scan([`${host}:104`, '--fail-on', 'critical'])).code).toBe(2);
     expect((await scan(['bad host'])).code).toBe(2);
     expect((await scan([])).code).toBe(2);
+    expect((await scan([`${host}:104`, '--rate', '0'])).code).toBe(2);
+    expect((await scan([`${host}:104`, '--concurrency', '17'])).code).toBe(2);
+    expect((await scan([`${host}:104`, '--called-ae', 'BAD\\AE'])).code).toBe(2);
+    expect((await scan(['--web', 'ftp://127.0.0.1/'])).code).toBe(2);
+    const creds = await scan(['--web', 'http://user:pw@127.0.0.1:1/']);
+    expect(creds.code).toBe(2);
+    expect(creds.err).toMatch(/no credentials/);
+    expect((await scan(['--self', `${host}:104`])).code).toBe(2);
+  });
+
+  it('reports an open port that answers nothing as unknown, not as safe', async () => {
+    const silent = createNetServer((sock) => { sock.on('error', () => undefined); sock.resume(); }); // reads and says nothing
+    await new Promise<void>((r) => silent.listen(0, host, () => r()));
+    try {
+      const p = (silent.address() as AddressInfo).port;
+      const r = await scan([`${host}:${p}`, '--timeout', '1']);
+      expect(r.report!.endpoints).toMatchObject([{ port: p, state: 'open', kind: 'unknown' }]);
+      expect(ids(r.report!)).toEqual(['port-unknown']);
+    } finally {
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('reports a closed port as closed, with nothing to fix', async () => {

@@ -5,7 +5,7 @@ import { probeDicom } from './dicom-assoc.js';
 import { finding } from './findings.js';
 import { probeHttp } from './http.js';
 import { Limiter } from './limiter.js';
-import { PERMISSIVE_TLS, sniff } from './sniff.js';
+import { PERMISSIVE_TLS, sniff, type Sniffed } from './sniff.js';
 import { endpointName, isLoopbackAddress, type ScanTarget } from './targets.js';
 import { probeTls } from './tls.js';
 import { SEVERITIES, severityRank, type Endpoint, type Finding, type HttpInfo, type ScanReport } from './types.js';
@@ -101,8 +101,23 @@ async function probePort(t: ScanTarget, port: number, o: ScanOptions, timeoutMs:
   const findings: Finding[] = [];
   const s = await sniff(t.address, port, t.host, timeoutMs, beforeConnect);
   endpoint.state = s.state;
-  if (s.state !== 'open') return { endpoint, findings };
+  if (s.state !== 'open') {
+    if (s.state === 'filtered') endpoint.errors.push(...s.log);
+    return { endpoint, findings };
+  }
   endpoint.kind = s.kind;
+  try {
+    await probeOpenPort(t, port, s, endpoint, findings, o, timeoutMs, beforeConnect);
+  } catch (e) {
+    // What was learnt before the failure stays in the report; the failure is said, not hidden.
+    endpoint.errors.push((e as Error).message);
+    findings.push(finding('probe-incomplete', target, [`the ${s.kind} probe stopped: ${(e as Error).message}`]));
+  }
+  return { endpoint, findings };
+}
+
+async function probeOpenPort(t: ScanTarget, port: number, s: Sniffed, endpoint: Endpoint, findings: Finding[], o: ScanOptions, timeoutMs: number, beforeConnect: () => Promise<void>): Promise<void> {
+  const target = endpointName(t.address, port);
   const loop = isLoopbackAddress(t.address);
   const assocOpts = { address: t.address, port, target, timeoutMs, calledAes: o.calledAes ?? [], maxFindRecords: o.maxFindRecords ?? SCAN_DEFAULTS.maxFindRecords, beforeConnect };
   switch (s.kind) {
@@ -146,7 +161,6 @@ async function probePort(t: ScanTarget, port: number, o: ScanOptions, timeoutMs:
     default:
       findings.push(finding('port-unknown', target, s.log));
   }
-  return { endpoint, findings };
 }
 
 /** A host with plain DICOM and DICOM TLS both open. */

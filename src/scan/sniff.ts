@@ -52,6 +52,7 @@ export function exchange(o: ExchangeOptions): Promise<Exchange> {
     let size = 0;
     let connected = false;
     let done = false;
+    let handshook = false;
     let sock: Socket | TLSSocket;
     const finish = (extra: Partial<Exchange> = {}) => {
       if (done) return;
@@ -71,15 +72,15 @@ export function exchange(o: ExchangeOptions): Promise<Exchange> {
       setTimeout(() => sock.destroy(), 1000).unref();
       resolve(out);
     };
-    const timer = setTimeout(() => finish(connected ? {} : { error: 'no answer to the connection attempt (filtered?)' }), o.timeoutMs);
+    const timer = setTimeout(() => finish(connected ? { secure: o.tls ? handshook : undefined } : { error: 'no answer to the connection attempt (filtered?)' }), o.timeoutMs);
     const onReady = () => {
       connected = true;
       sock.write(o.send);
     };
     if (o.tls) {
       sock = tlsConnect({ host: o.address, port: o.port, servername: o.servername && !/^[\d.:]+$/.test(o.servername) ? o.servername : undefined, ...o.tls }, () => {
+        handshook = true;
         onReady();
-        (sock as TLSSocket & { _secure?: boolean })._secure = true;
       });
       sock.once('connect', () => { connected = true; });
     } else {
@@ -88,19 +89,17 @@ export function exchange(o: ExchangeOptions): Promise<Exchange> {
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
       size += c.length;
-      if (size >= MAX_SNIFF_BYTES || o.complete?.(Buffer.concat(chunks))) finish({ secure: o.tls ? true : undefined });
+      if (size >= MAX_SNIFF_BYTES || o.complete?.(Buffer.concat(chunks))) finish({ secure: o.tls ? handshook : undefined });
     });
-    sock.on('end', () => finish({ secure: o.tls ? isSecure(sock) : undefined }));
-    sock.on('close', () => finish({ secure: o.tls ? isSecure(sock) : undefined }));
+    sock.on('end', () => finish({ secure: o.tls ? handshook : undefined }));
+    sock.on('close', () => finish({ secure: o.tls ? handshook : undefined }));
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (!connected && e.code === 'ECONNREFUSED') finish({ state: 'closed', error: 'connection refused' });
       else if (!connected && (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH')) finish({ state: 'filtered', error: e.code });
-      else finish({ secure: o.tls ? isSecure(sock) : undefined, error: e.code ?? e.message });
+      else finish({ secure: o.tls ? handshook : undefined, error: e.code ?? e.message });
     });
   });
 }
-
-const isSecure = (s: Socket | TLSSocket): boolean => Boolean((s as TLSSocket & { _secure?: boolean })._secure);
 
 /** An A-ASSOCIATE-RQ for Verification only, with the given AE titles. */
 export function associateRq(callingAeTitle: string, calledAeTitle: string): Buffer {
