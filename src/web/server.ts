@@ -115,6 +115,7 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       if (m === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
       await m.handler({ req, res, params: m.params, query: url.searchParams, principal });
     } catch (e) {
+      if ((req.url ?? '').startsWith('/api/') && !res.headersSent) res.setHeader('www-authenticate', 'Bearer realm="rampart"');
       sendError(res, e, log);
       // An upload we refused is not read further: close the connection after the answer.
       if (!req.complete) res.once('finish', () => req.destroy());
