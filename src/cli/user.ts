@@ -19,7 +19,7 @@ export async function user(args: string[], io: Io): Promise<number> {
         const password = await readSecret(io, 'password:');
         if (!password) { io.err('rampart: give the password on standard input'); return 2; }
         await createUser(node.index, name, values.role as Role, password);
-        await node.audit.record({ action: 'user-create', outcome: 'success', principal: systemPrincipal() });
+        await node.audit.record({ action: 'user-create', outcome: 'success', principal: systemPrincipal(), target: name });
         io.out(`user ${name} added with role ${values.role}`);
         return 0;
       }
@@ -32,7 +32,7 @@ export async function user(args: string[], io: Io): Promise<number> {
       case 'remove': {
         if (!name) { io.err(usage); return 2; }
         const ok = await node.index.removeUser(name);
-        await node.audit.record({ action: 'user-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal() });
+        await node.audit.record({ action: 'user-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal(), target: name });
         if (!ok) { io.err(`rampart: no user ${name}`); return 1; }
         io.out(`user ${name} removed; their tokens are revoked`);
         return 0;
