@@ -36,6 +36,11 @@ export interface TrailOptions {
   release?: () => Promise<void>;
 }
 
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try { await d.sync(); } finally { await d.close(); }
+}
+
 interface Waiting { event: AuditEvent; resolve(): void; reject(e: unknown): void }
 
 export class AuditTrail implements AuditSink {
@@ -189,13 +194,15 @@ export class AuditTrail implements AuditSink {
   private async rotateIfDue(): Promise<void> {
     const today = new Date().toISOString().slice(0, 10);
     if (this.fh && this.size < this.opts.rotateBytes && (this.day === today || this.size === 0)) return;
-    if (this.fh) {
-      await this.sync(false);
-      await this.fh.close();
-    }
-    this.fh = await open(join(this.opts.dir, trailFileName(this.seq)), 'a', 0o600);
-    this.size = (await this.fh.stat()).size;
+    // The old file is synced before the switch; a sync timer firing meanwhile finds the new handle, never a closing one.
+    const old = this.fh;
+    if (old) await this.sync(false);
+    const fh = await open(join(this.opts.dir, trailFileName(this.seq)), 'a', 0o600);
+    this.size = (await fh.stat()).size;
+    if (this.size === 0) await syncDir(this.opts.dir); // the new file's name must survive a power loss too
+    this.fh = fh;
     this.day = today;
+    await old?.close();
   }
 
   /** Finds where the chain ends; a torn last line (a crash mid-write) is cut off. */
