@@ -28,12 +28,22 @@ export async function* chainEntries(dir: string, range: ReadRange = {}, fromSeq 
   }
 }
 
-/** Entries of all chains (main and side) that pass `keep`, in time order, at most `limit`. */
-export async function readTrail(auditDir: string, range: ReadRange = {}, keep: (e: ChainEntry) => boolean = () => true, limit = Infinity): Promise<ChainEntry[]> {
+/**
+ * Entries of all chains (main and side) that pass `keep`, in time order. With `newest`, only
+ * the newest that many are kept while reading, so a search over a long trail holds little memory.
+ */
+export async function readTrail(auditDir: string, range: ReadRange = {}, keep: (e: ChainEntry) => boolean = () => true, newest = Infinity): Promise<ChainEntry[]> {
   const out: ChainEntry[] = [];
   for (const dir of await listChains(auditDir)) {
-    for await (const e of chainEntries(dir, range)) if (keep(e)) out.push(e);
+    const mine: ChainEntry[] = [];
+    for await (const e of chainEntries(dir, range)) {
+      if (!keep(e)) continue;
+      mine.push(e);
+      // A chain is in time order: past twice the limit, the oldest half can go.
+      if (mine.length >= 2 * newest) mine.splice(0, mine.length - newest);
+    }
+    out.push(...(mine.length > newest ? mine.slice(-newest) : mine));
   }
   out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-  return out.length > limit ? out.slice(0, limit) : out;
+  return out.length > newest ? out.slice(-newest) : out;
 }
