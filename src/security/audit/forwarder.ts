@@ -95,13 +95,17 @@ export class SyslogForwarder {
       const s = connect({
         host: this.o.host, port: this.o.port, ca: this.o.ca, cert: this.o.cert, key: this.o.key,
         servername: this.o.serverName ?? (/^[\d.:]+$/.test(this.o.host) ? undefined : this.o.host), minVersion: 'TLSv1.2',
-        checkServerIdentity: (host: string, cert: PeerCertificate) => {
-          if (!pin) return checkServerIdentity(host, cert);
-          const got = createHash('sha256').update(cert.raw).digest('hex');
-          return got === pin ? undefined : new Error('audit repository certificate does not match the pinned fingerprint');
-        },
+        // A pinned certificate replaces the CA and name checks (it may well be self-signed); it is
+        // compared below, before a single byte is sent.
+        rejectUnauthorized: !pin,
+        checkServerIdentity: (host: string, cert: PeerCertificate) => (pin ? undefined : checkServerIdentity(host, cert)),
       });
       s.once('secureConnect', () => {
+        if (pin && createHash('sha256').update(s.getPeerCertificate().raw).digest('hex') !== pin) {
+          s.destroy();
+          reject(new Error('audit repository certificate does not match the pinned fingerprint'));
+          return;
+        }
         this.socket = s;
         this.state = 'connected';
         s.setNoDelay(true);
