@@ -74,4 +74,15 @@ describe('rampart audit', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/intact: 5 entries in 2 chain\(s\)/);
   });
+
+  it('records, as an alert in the trail, that a torn last line was cut off after a crash', async () => {
+    await seed();
+    const f = join(dir, 'audit', (await readdir(join(dir, 'audit'))).find((n) => n.startsWith('audit-'))!);
+    await writeFile(f, (await readFile(f, 'utf8')) + '{"seq":3,"ti');
+    const trail = await openAuditTrail(loadConfig({ env: {}, overrides: { dataDir: dir } }));
+    await trail.close();
+    const csv = (await run('audit', 'export', '--format', 'csv')).out;
+    expect(csv).toMatch(/,alert,success,system,.*audit-tail-repaired/);
+    expect((await run('audit', 'verify')).code).toBe(0);
+  });
 });
