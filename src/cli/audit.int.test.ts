@@ -8,6 +8,9 @@ import { loadConfig } from '../config/schema.js';
 import { openAuditTrail } from '../security/audit/open.js';
 import { validateAuditXml } from '../../test/support/audit-schema.js';
 import { main } from './main.js';
+import { readTrail } from '../security/audit/reader.js';
+import { toDicomXml } from '../security/audit/dicom-xml.js';
+import { PYDICOM_DATA } from '../../test/support/node.js';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'rampart-audit-cli-')); });
@@ -84,5 +87,19 @@ describe('rampart audit', () => {
     const csv = (await run('audit', 'export', '--format', 'csv')).out;
     expect(csv).toMatch(/,alert,success,system,.*audit-tail-repaired/);
     expect((await run('audit', 'verify')).code).toBe(0);
+  });
+
+  it('records the command-line doors: import with its patients, user and peer changes with their targets', async () => {
+    const io = (stdin: string[] = []) => ({ out: () => undefined, err: () => undefined, stdin: Readable.from(stdin), isTTY: false });
+    expect(await main(['import', `${PYDICOM_DATA}/test_files/CT_small.dcm`, '--data', dir], io())).toBe(0);
+    expect(await main(['user', 'add', 'ivy', '--role', 'auditor', '--data', dir], io(['a long enough passphrase 2\n']))).toBe(0);
+    expect(await main(['peer', 'add', 'CT01', '--host', '127.0.0.1', '--port', '104', '--allow', 'echo,store', '--data', dir], io())).toBe(0);
+    const entries = await readTrail(join(dir, 'audit'));
+    const find = (action: string) => entries.find((x) => x.event.action === action)?.event;
+    expect(find('import')).toMatchObject({ outcome: 'success', instances: 1, principal: { door: 'cli' } });
+    expect(find('store')?.patients?.[0]?.id).toBeTruthy();
+    expect(find('user-create')).toMatchObject({ target: 'ivy' });
+    expect(find('peer-add')).toMatchObject({ target: 'CT01' });
+    expect(await validateAuditXml(entries.map((e) => toDicomXml(e, { id: 'RAMPART', aeTitle: 'RAMPART' })))).toBe('');
   });
 });
