@@ -102,4 +102,15 @@ describe('rampart audit', () => {
     expect(find('peer-add')).toMatchObject({ target: 'CT01' });
     expect(await validateAuditXml(entries.map((e) => toDicomXml(e, { id: 'RAMPART', aeTitle: 'RAMPART' })))).toBe('');
   });
+
+  it('writes the accounting of disclosures for a patient as CSV and PDF from the command line', async () => {
+    await seed();
+    const csv = await run('audit', 'disclosures', '--patient', 'PID-9');
+    expect(csv.code).toBe(0);
+    expect(csv.out.split('\r\n')[1]).toMatch(/,alice,user,dicomweb,10\.0\.0\.7,retrieve,success,PID-9,1\.2\.3,2,,$/);
+    const pdf = join(dir, 'd.pdf');
+    expect((await run('audit', 'disclosures', '--patient', 'PID-9', '--format', 'pdf', '--out', pdf)).code).toBe(0);
+    expect((await readFile(pdf)).subarray(0, 8).toString('latin1')).toBe('%PDF-1.4');
+    expect((await run('audit', 'disclosures', '--patient', 'PID-9', '--user', 'alice')).code).toBe(2);
+  });
 });
