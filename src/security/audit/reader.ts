@@ -47,3 +47,20 @@ export async function readTrail(auditDir: string, range: ReadRange = {}, keep: (
   out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
   return out.length > newest ? out.slice(-newest) : out;
 }
+
+/**
+ * Entries of one trail file from a byte offset, each with the offset just past its line, so a
+ * follower (the syslog forwarder) can resume where it stopped instead of rereading the file.
+ * Stops at a line that does not parse (one being written right now): it is read again next time.
+ */
+export async function* entriesFrom(path: string, offset: number): AsyncIterable<{ entry: ChainEntry; end: number }> {
+  const rl = createInterface({ input: createReadStream(path, { start: offset }), crlfDelay: Infinity });
+  let pos = offset;
+  for await (const line of rl) {
+    let entry: ChainEntry;
+    try { entry = JSON.parse(line) as ChainEntry; } catch { break; }
+    pos += Buffer.byteLength(line, 'utf8') + 1;
+    yield { entry, end: pos };
+  }
+  rl.close();
+}
