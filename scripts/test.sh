@@ -27,6 +27,7 @@ command -v jing >/dev/null || need+=(jing)
 # Pillow with OpenJPEG: the independent JPEG 2000 decoder and PNG/JPEG reader of the pixel tests.
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"

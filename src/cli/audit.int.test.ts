@@ -8,6 +8,9 @@ import { loadConfig } from '../config/schema.js';
 import { openAuditTrail } from '../security/audit/open.js';
 import { validateAuditXml } from '../../test/support/audit-schema.js';
 import { main } from './main.js';
+import { readTrail } from '../security/audit/reader.js';
+import { toDicomXml } from '../security/audit/dicom-xml.js';
+import { PYDICOM_DATA } from '../../test/support/node.js';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'rampart-audit-cli-')); });
@@ -60,5 +63,54 @@ describe('rampart audit', () => {
     expect(await validateAuditXml(dicom)).toBe('');
     expect((await run('audit', 'export', '--format', 'csv', '--until', '2000-01-01')).out.split('\n')).toHaveLength(1);
     expect((await run('audit', 'verify')).code).toBe(0);
+  });
+
+  it('verifies the side chain a command writes while another process owns the main one', async () => {
+    await seed();
+    const owner = await openAuditTrail(loadConfig({ env: {}, overrides: { dataDir: dir } }));
+    await owner.record({ action: 'application-start', outcome: 'success', principal: { kind: 'system', username: 'system', door: 'cli' } });
+    // The export records its audit-read into a side chain: the main one is held by `owner`.
+    expect((await run('audit', 'export', '--format', 'csv')).code).toBe(0);
+    expect(await readdir(join(dir, 'audit', 'side'))).toHaveLength(1);
+    await owner.close();
+    const r = await run('audit', 'verify');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/intact: 5 entries in 2 chain\(s\)/);
+  });
+
+  it('records, as an alert in the trail, that a torn last line was cut off after a crash', async () => {
+    await seed();
+    const f = join(dir, 'audit', (await readdir(join(dir, 'audit'))).find((n) => n.startsWith('audit-'))!);
+    await writeFile(f, (await readFile(f, 'utf8')) + '{"seq":3,"ti');
+    const trail = await openAuditTrail(loadConfig({ env: {}, overrides: { dataDir: dir } }));
+    await trail.close();
+    const csv = (await run('audit', 'export', '--format', 'csv')).out;
+    expect(csv).toMatch(/,alert,success,system,.*audit-tail-repaired/);
+    expect((await run('audit', 'verify')).code).toBe(0);
+  });
+
+  it('records the command-line doors: import with its patients, user and peer changes with their targets', async () => {
+    const io = (stdin: string[] = []) => ({ out: () => undefined, err: () => undefined, stdin: Readable.from(stdin), isTTY: false });
+    expect(await main(['import', `${PYDICOM_DATA}/test_files/CT_small.dcm`, '--data', dir], io())).toBe(0);
+    expect(await main(['user', 'add', 'ivy', '--role', 'auditor', '--data', dir], io(['a long enough passphrase 2\n']))).toBe(0);
+    expect(await main(['peer', 'add', 'CT01', '--host', '127.0.0.1', '--port', '104', '--allow', 'echo,store', '--data', dir], io())).toBe(0);
+    const entries = await readTrail(join(dir, 'audit'));
+    const find = (action: string) => entries.find((x) => x.event.action === action)?.event;
+    expect(find('import')).toMatchObject({ outcome: 'success', instances: 1, principal: { door: 'cli' } });
+    expect(find('store')?.patients?.[0]?.id).toBeTruthy();
+    expect(find('user-create')).toMatchObject({ target: 'ivy' });
+    expect(find('peer-add')).toMatchObject({ target: 'CT01' });
+    expect(await validateAuditXml(entries.map((e) => toDicomXml(e, { id: 'RAMPART', aeTitle: 'RAMPART' })))).toBe('');
+  });
+
+  it('writes the accounting of disclosures for a patient as CSV and PDF from the command line', async () => {
+    await seed();
+    const csv = await run('audit', 'disclosures', '--patient', 'PID-9');
+    expect(csv.code).toBe(0);
+    expect(csv.out.split('\r\n')[1]).toMatch(/,alice,user,dicomweb,10\.0\.0\.7,retrieve,success,PID-9,1\.2\.3,2,,$/);
+    const pdf = join(dir, 'd.pdf');
+    expect((await run('audit', 'disclosures', '--patient', 'PID-9', '--format', 'pdf', '--out', pdf)).code).toBe(0);
+    expect((await readFile(pdf)).subarray(0, 8).toString('latin1')).toBe('%PDF-1.4');
+    expect((await run('audit', 'disclosures', '--patient', 'PID-9', '--user', 'alice')).code).toBe(2);
   });
 });

@@ -11,9 +11,12 @@ import { toDicomXml } from '../security/audit/dicom-xml.js';
 import { toFhirAuditEvent } from '../security/audit/fhir.js';
 import { CSV_HEADER, csvRow, toCsvRow } from '../security/audit/csv.js';
 import { systemPrincipal } from '../security/principal.js';
+import { AuditReports } from '../security/audit/reports.js';
+import { renderReport } from '../security/audit/report-format.js';
+import { writeFile } from 'node:fs/promises';
 import { configFrom, parse, parseDuration, type Io } from './common.js';
 
-export const usage = 'rampart audit verify [--public-key FILE] [--json]\nrampart audit export --format dicom|fhir|csv [--since TIME] [--until TIME] [--out FILE]\n  TIME is an ISO date or date-time, or a duration back from now (24h, 30d)';
+export const usage = 'rampart audit verify [--public-key FILE] [--json]\nrampart audit export --format dicom|fhir|csv [--since TIME] [--until TIME] [--out FILE]\nrampart audit disclosures --patient ID | --user NAME | --study UID [--format json|csv|pdf] [--since TIME] [--until TIME] [--out FILE]\n  TIME is an ISO date or date-time, or a duration back from now (24h, 30d)';
 
 /** "2026-11-01", "2026-11-01T08:00:00Z" or "24h" (that long ago). */
 export function parseTime(s: string, now = Date.now()): Date {
@@ -25,7 +28,7 @@ export function parseTime(s: string, now = Date.now()): Date {
 
 export async function audit(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
-    'public-key': { type: 'string' }, format: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' },
+    'public-key': { type: 'string' }, format: { type: 'string' }, patient: { type: 'string' }, user: { type: 'string' }, study: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' },
   });
   const [verb] = positionals;
   if (values.help || !verb) { io.out(usage); return values.help ? 0 : 2; }
@@ -62,6 +65,28 @@ export async function audit(args: string[], io: Io): Promise<number> {
       for (const e of entries) await write(format === 'csv' ? toCsvRow(e) : (format === 'dicom' ? toDicomXml(e, src) : JSON.stringify(toFhirAuditEvent(e, src))) + '\n');
       if (file) { file.end(); await once(file, 'finish'); }
       if (values.out) io.err(`${entries.length} audit entries written to ${values.out}`);
+      return 0;
+    }
+    case 'disclosures': {
+      // Accounting of disclosures (or accesses by a user / of a study) without the web app.
+      const format = values.format ?? 'csv';
+      const asked = [values.patient, values.user, values.study].filter((x) => x !== undefined).length;
+      if ((format !== 'json' && format !== 'csv' && format !== 'pdf') || asked !== 1) { io.err(usage); return 2; }
+      if (format === 'pdf' && !values.out) { io.err('rampart audit disclosures: a PDF needs --out FILE'); return 2; }
+      const range = { since: values.since ? parseTime(values.since) : undefined, until: values.until ? parseTime(values.until) : undefined };
+      const trail = await openAuditTrail(config);
+      try {
+        const reports = new AuditReports(dir, trail);
+        const p = systemPrincipal();
+        const rows = values.patient !== undefined ? await reports.disclosures(p, values.patient, range)
+          : values.user !== undefined ? await reports.accessesByUser(p, values.user, range) : await reports.accessesOfStudy(p, values.study!, range);
+        const title = values.patient !== undefined ? `Accounting of disclosures for patient ${values.patient}` : values.user !== undefined ? `Accesses by user ${values.user}` : `Accesses to study ${values.study}`;
+        const { body } = renderReport(format, title, rows);
+        if (values.out) { await writeFile(values.out, body, { mode: 0o600 }); io.err(`${rows.length} entries written to ${values.out}`); }
+        else io.out(body.toString('utf8').replace(/\r?\n$/, ''));
+      } finally {
+        await trail.close();
+      }
       return 0;
     }
     default: io.err(usage); return 2;

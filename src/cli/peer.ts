@@ -49,7 +49,7 @@ export async function peer(args: string[], io: Io): Promise<number> {
           aeTitle: ae!, host: values.host!, port, allow: [...new Set(allow)], tls: values.tls || fingerprint !== null,
           certFingerprint: fingerprint, requireIdentity: values['require-identity'], createdAt: new Date().toISOString(),
         });
-        await node.audit.record({ action: 'peer-add', outcome: 'success', principal: systemPrincipal() });
+        await node.audit.record({ action: 'peer-add', outcome: 'success', principal: systemPrincipal(), target: ae! });
         io.out(`peer ${ae} added: ${values.host}:${port}, allowed ${allow.join(',')}${values.tls || fingerprint ? ', TLS required' : ''}${fingerprint ? ', certificate pinned' : ''}${values['require-identity'] ? ', user identity required' : ''}`);
         return 0;
       case 'list': {
@@ -60,7 +60,7 @@ export async function peer(args: string[], io: Io): Promise<number> {
       }
       case 'remove': {
         const ok = await node.peers.removePeer(ae!);
-        await node.audit.record({ action: 'peer-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal() });
+        await node.audit.record({ action: 'peer-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal(), target: ae! });
         if (!ok) { io.err(`rampart: no peer ${ae}`); return 1; }
         io.out(`peer ${ae} removed`);
         return 0;

@@ -20,7 +20,7 @@ export async function token(args: string[], io: Io): Promise<number> {
         const scopes = (values.scope ?? ['read']).flatMap((s) => s.split(',')) as TokenScope[];
         const ttl = values.ttl ? parseDuration(values.ttl) : 8 * 3_600_000;
         const { token: t, secret } = await createToken(node.index, values.user, scopes, ttl);
-        await node.audit.record({ action: 'token-create', outcome: 'success', principal: systemPrincipal() });
+        await node.audit.record({ action: 'token-create', outcome: 'success', principal: systemPrincipal(), target: values.user });
         if (values.json) io.out(JSON.stringify({ id: t.id, token: secret, expiresAt: t.expiresAt, scopes: t.scopes }));
         else {
           io.out(secret);
@@ -43,7 +43,7 @@ export async function token(args: string[], io: Io): Promise<number> {
       case 'revoke': {
         if (!id) { io.err(usage); return 2; }
         const ok = await node.index.revokeToken(id, new Date().toISOString());
-        await node.audit.record({ action: 'token-revoke', outcome: ok ? 'success' : 'failure', principal: systemPrincipal() });
+        await node.audit.record({ action: 'token-revoke', outcome: ok ? 'success' : 'failure', principal: systemPrincipal(), target: `token:${id}` });
         if (!ok) { io.err(`rampart: no token ${id}`); return 1; }
         io.out(`token ${id} revoked`);
         return 0;

@@ -20,7 +20,7 @@ export async function user(args: string[], io: Io): Promise<number> {
         const password = await readSecret(io, 'password:');
         if (!password) { io.err('rampart: give the password on standard input'); return 2; }
         await createUser(node.index, name, values.role as Role, password);
-        await node.audit.record({ action: 'user-create', outcome: 'success', principal: systemPrincipal() });
+        await node.audit.record({ action: 'user-create', outcome: 'success', principal: systemPrincipal(), target: name });
         for (const g of values.group ?? []) await node.grants.addToGroup(systemPrincipal(), name, g);
         io.out(`user ${name} added with role ${values.role}${values.group?.length ? ` in ${values.group.join(', ')}` : ''}`);
         return 0;
@@ -35,7 +35,7 @@ export async function user(args: string[], io: Io): Promise<number> {
       case 'remove': {
         if (!name) { io.err(usage); return 2; }
         const ok = await node.index.removeUser(name);
-        await node.audit.record({ action: 'user-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal() });
+        await node.audit.record({ action: 'user-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal(), target: name });
         if (!ok) { io.err(`rampart: no user ${name}`); return 1; }
         io.out(`user ${name} removed; their tokens are revoked`);
         return 0;

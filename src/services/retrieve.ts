@@ -45,7 +45,7 @@ export class RetrieveService {
       await this.deps.audit.record({ action: 'retrieve', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
       throw notFound();
     }
-    await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length, ...auditScope(scope, list) });
     this.deps.limits?.charge(principal, list.reduce((n, i) => n + i.size, 0));
     return list;
   }
@@ -73,7 +73,7 @@ export class RetrieveService {
     if (rows.length > max) throw new RampartError('too-large', `more than ${max} instances in one retrieve`);
     const list = rows.map((r) => r.instance!).filter(Boolean);
     const studies = [...new Set(list.map((i) => i.StudyInstanceUID))];
-    await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies, instances: list.length });
+    await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies, instances: list.length, ...auditScope({}, list) });
     this.deps.limits?.charge(principal, list.reduce((n, i) => n + i.size, 0));
     return list;
   }
@@ -88,7 +88,7 @@ export class RetrieveService {
       await this.deps.audit.record({ action: 'metadata', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
       throw notFound();
     }
-    await this.deps.audit.record({ action: 'metadata', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    await this.deps.audit.record({ action: 'metadata', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length, ...auditScope(scope, list.map((x) => x.instance)) });
     return list;
   }
 
@@ -101,6 +101,13 @@ export class RetrieveService {
   readAll(inst: StoredInstance): Promise<Buffer> {
     return this.deps.blobs.readAll(inst.blobKey);
   }
+}
+
+/** The series and SOP classes of an access, for the audit trail (PS3.15 A.5.3.5 SOPClass/NumberOfInstances). */
+function auditScope(scope: Partial<RetrieveScope>, list: StoredInstance[]): { series?: string[]; sopClasses: Record<string, number> } {
+  const sopClasses: Record<string, number> = {};
+  for (const i of list) sopClasses[i.SOPClassUID] = (sopClasses[i.SOPClassUID] ?? 0) + 1;
+  return { series: scope.SeriesInstanceUID ? [scope.SeriesInstanceUID] : undefined, sopClasses };
 }
 
 export class DeleteService {

@@ -16,7 +16,6 @@ export interface AuditSource {
 }
 
 // XML 1.0 cannot carry most control characters, even escaped: drop them.
-// eslint-disable-next-line no-control-regex
 const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 const esc = (s: string) => clean(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
 const attrs = (a: Record<string, string | number | boolean | undefined>) =>

@@ -2,6 +2,7 @@
 // certificate made by openssl): delivers, waits out an outage and a restart of Rampart, then
 // delivers everything in order.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -83,5 +84,18 @@ describe('the syslog forwarder', () => {
     expect(await validateAuditXml(received.map((m) => m.toString('utf8').slice(m.toString('utf8').indexOf('<?xml'))))).toBe('');
     await node.close();
     await rx2.stop();
+  }, 60_000);
+
+  it('accepts a repository by its pinned certificate fingerprint, without a CA', async () => {
+    const rx = await startReceiver();
+    const before = received.length;
+    const fingerprint = new X509Certificate(cert).fingerprint256;
+    const config = loadConfig({ env: {}, overrides: { dataDir: join(dir, 'pinned'), 'audit.syslog.host': '127.0.0.1', 'audit.syslog.port': rx.port, 'audit.syslog.fingerprint': fingerprint } });
+    const node = await openNode(config, { forwardAudit: true });
+    await node.audit.record({ action: 'config-change', outcome: 'success', principal: { kind: 'system', username: 'system', door: 'cli' }, target: 'e7' });
+    await until(() => targets().includes('e7'), 'the pinned delivery');
+    expect(received.length).toBeGreaterThan(before);
+    await node.close();
+    await rx.stop();
   }, 60_000);
 });

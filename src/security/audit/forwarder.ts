@@ -13,8 +13,8 @@ import { join, relative } from 'node:path';
 import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { ChainEntry } from './chain.js';
 import { toDicomXml, type AuditSource } from './dicom-xml.js';
-import { listChains } from './files.js';
-import { chainEntries } from './reader.js';
+import { listChains, listTrailFiles } from './files.js';
+import { entriesFrom } from './reader.js';
 import { frame, syslogMessage } from './syslog.js';
 
 export interface ForwarderOptions {
@@ -46,6 +46,8 @@ export class SyslogForwarder {
   private loop: Promise<void> | undefined;
   /** Entries written but not yet past the grace period: [chain, seq, sentAt]. */
   private inflight: { chain: string; seq: number; at: number }[] = [];
+  /** Where reading stopped in each chain: the file, the byte after the last entry sent, the next seq. */
+  private positions = new Map<string, { path: string; offset: number; seq: number }>();
   state: 'connecting' | 'connected' | 'down' = 'down';
   delivered = 0;
 
@@ -95,13 +97,17 @@ export class SyslogForwarder {
       const s = connect({
         host: this.o.host, port: this.o.port, ca: this.o.ca, cert: this.o.cert, key: this.o.key,
         servername: this.o.serverName ?? (/^[\d.:]+$/.test(this.o.host) ? undefined : this.o.host), minVersion: 'TLSv1.2',
-        checkServerIdentity: (host: string, cert: PeerCertificate) => {
-          if (!pin) return checkServerIdentity(host, cert);
-          const got = createHash('sha256').update(cert.raw).digest('hex');
-          return got === pin ? undefined : new Error('audit repository certificate does not match the pinned fingerprint');
-        },
+        // A pinned certificate replaces the CA and name checks (it may well be self-signed); it is
+        // compared below, before a single byte is sent.
+        rejectUnauthorized: !pin,
+        checkServerIdentity: (host: string, cert: PeerCertificate) => (pin ? undefined : checkServerIdentity(host, cert)),
       });
       s.once('secureConnect', () => {
+        if (pin && createHash('sha256').update(s.getPeerCertificate().raw).digest('hex') !== pin) {
+          s.destroy();
+          reject(new Error('audit repository certificate does not match the pinned fingerprint'));
+          return;
+        }
         this.socket = s;
         this.state = 'connected';
         s.setNoDelay(true);
@@ -120,6 +126,7 @@ export class SyslogForwarder {
     this.socket = undefined;
     this.state = 'down';
     this.inflight = []; // not confirmed: sent again from the cursor
+    this.positions.clear();
     this.wake?.();
   }
 
@@ -128,9 +135,16 @@ export class SyslogForwarder {
       const name = relative(this.o.auditDir, chain) || '.';
       const inflightTop = this.inflight.filter((x) => x.chain === name).map((x) => x.seq);
       const from = inflightTop.length ? Math.max(...inflightTop) + 1 : this.cursor[name] ?? 0;
-      for await (const e of chainEntries(chain, {}, from)) {
-        if (e.seq < from) continue;
-        await this.send(name, e);
+      // Resume at the byte where the last pass stopped, when it stopped exactly there.
+      const at = this.positions.get(name)?.seq === from ? this.positions.get(name) : undefined;
+      const files = await listTrailFiles(chain);
+      for (const [i, f] of files.entries()) {
+        if ((files[i + 1]?.firstSeq ?? Infinity) <= from) continue; // the whole file is before `from`
+        for await (const { entry, end } of entriesFrom(f.path, at?.path === f.path ? at.offset : 0)) {
+          if (entry.seq < from) continue;
+          await this.send(name, entry);
+          this.positions.set(name, { path: f.path, offset: end, seq: entry.seq + 1 });
+        }
       }
     }
   }

@@ -19,11 +19,16 @@ export async function openAuditTrail(config: Readonly<Config>, enrich?: (e: Audi
   const dir = auditDir(config);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const chain = await claimChainDir(dir);
-  return AuditTrail.open({
+  const trail = await AuditTrail.open({
     dir: chain.dir, release: chain.release, signingKey: await loadSigningKey(dir, config.audit.signingKey), failOpen: config.audit.failOpen,
     syncIntervalMs: config.audit.syncIntervalMs, checkpointEvery: config.audit.checkpointEvery, rotateBytes: config.audit.rotateBytes,
     enrich, log: (m) => process.stderr.write(m + '\n'),
   });
+  // The auditor should see in the trail itself that its last line was lost to a crash.
+  if (trail.repairedTail) {
+    await trail.record({ action: 'alert', outcome: 'success', principal: { kind: 'system', username: 'system', door: 'cli' }, target: 'audit-tail-repaired', detail: 'the last trail line was torn by a crash during a write and was cut off' });
+  }
+  return trail;
 }
 
 /** The syslog forwarder when audit.syslog.host is set: woken by every new entry of this trail. */

@@ -28,12 +28,39 @@ export async function* chainEntries(dir: string, range: ReadRange = {}, fromSeq 
   }
 }
 
-/** Entries of all chains (main and side) that pass `keep`, in time order, at most `limit`. */
-export async function readTrail(auditDir: string, range: ReadRange = {}, keep: (e: ChainEntry) => boolean = () => true, limit = Infinity): Promise<ChainEntry[]> {
+/**
+ * Entries of all chains (main and side) that pass `keep`, in time order. With `newest`, only
+ * the newest that many are kept while reading, so a search over a long trail holds little memory.
+ */
+export async function readTrail(auditDir: string, range: ReadRange = {}, keep: (e: ChainEntry) => boolean = () => true, newest = Infinity): Promise<ChainEntry[]> {
   const out: ChainEntry[] = [];
   for (const dir of await listChains(auditDir)) {
-    for await (const e of chainEntries(dir, range)) if (keep(e)) out.push(e);
+    const mine: ChainEntry[] = [];
+    for await (const e of chainEntries(dir, range)) {
+      if (!keep(e)) continue;
+      mine.push(e);
+      // A chain is in time order: past twice the limit, the oldest half can go.
+      if (mine.length >= 2 * newest) mine.splice(0, mine.length - newest);
+    }
+    out.push(...(mine.length > newest ? mine.slice(-newest) : mine));
   }
   out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-  return out.length > limit ? out.slice(0, limit) : out;
+  return out.length > newest ? out.slice(-newest) : out;
+}
+
+/**
+ * Entries of one trail file from a byte offset, each with the offset just past its line, so a
+ * follower (the syslog forwarder) can resume where it stopped instead of rereading the file.
+ * Stops at a line that does not parse (one being written right now): it is read again next time.
+ */
+export async function* entriesFrom(path: string, offset: number): AsyncIterable<{ entry: ChainEntry; end: number }> {
+  const rl = createInterface({ input: createReadStream(path, { start: offset }), crlfDelay: Infinity });
+  let pos = offset;
+  for await (const line of rl) {
+    let entry: ChainEntry;
+    try { entry = JSON.parse(line) as ChainEntry; } catch { break; }
+    pos += Buffer.byteLength(line, 'utf8') + 1;
+    yield { entry, end: pos };
+  }
+  rl.close();
 }

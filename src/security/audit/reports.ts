@@ -62,9 +62,8 @@ export class AuditReports {
       throw e;
     }
     await this.audit.record({ ...base, outcome: 'success' });
-    const all = await readTrail(this.auditDir, f, (x) => keep(x.event) && matches(x.event, f));
     // Newest first: an auditor starts from the latest.
-    return all.reverse().slice(0, limit);
+    return (await readTrail(this.auditDir, f, (x) => keep(x.event) && matches(x.event, f), limit)).reverse();
   }
 
   search(principal: Principal, f: AuditFilter, limit = 100): Promise<ChainEntry[]> {

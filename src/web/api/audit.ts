@@ -6,10 +6,9 @@
 //   GET /api/audit/alerts                                                        unusual-access alerts
 import type { ServerResponse } from 'node:http';
 import { badRequest } from '../../errors.js';
-import { csvRow } from '../../security/audit/csv.js';
 import type { AuditSource } from '../../security/audit/dicom-xml.js';
 import { fhirId, toFhirAuditEvent } from '../../security/audit/fhir.js';
-import { textPdf } from '../../security/audit/pdf.js';
+import { renderReport } from '../../security/audit/report-format.js';
 import type { AccessRow, AuditFilter, AuditReports } from '../../security/audit/reports.js';
 import type { Principal } from '../../security/principal.js';
 import type { Router } from '../router.js';
@@ -48,24 +47,11 @@ function dateRange(q: URLSearchParams, f: AuditFilter): void {
   if (until) f.until = time(until, 'until');
 }
 
-const HEADER = ['time', 'user', 'kind', 'door', 'ip', 'action', 'outcome', 'patients', 'studies', 'instances', 'why', 'destination'];
-const cells = (r: AccessRow) => [r.time, r.user, r.kind, r.door, r.ip, r.action, r.outcome, r.patients.join(' | '), r.studies.join(' | '), r.instances ?? '', r.why, r.destination];
-
 function sendRows(res: ServerResponse, format: string | undefined, title: string, rows: AccessRow[]): void {
-  if (format === 'csv') {
-    res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="audit.csv"' });
-    res.end(csvRow(HEADER) + rows.map((r) => csvRow(cells(r))).join(''));
-  } else if (format === 'pdf') {
-    const lines = rows.map((r) => `${r.time}  ${r.user} (${r.kind}, ${r.door}${r.ip ? `, ${r.ip}` : ''})  ${r.action} ${r.outcome}  studies: ${r.studies.join(', ') || '-'}`
-      + `${r.instances !== null ? `  instances: ${r.instances}` : ''}${r.destination ? `  to ${r.destination}` : ''}${r.why ? `  why: ${r.why}` : ''}`);
-    res.writeHead(200, { 'content-type': 'application/pdf', 'content-disposition': 'attachment; filename="audit.pdf"' });
-    res.end(textPdf(`${title} - ${rows.length} entries, newest first, produced ${new Date().toISOString()}`, lines));
-  } else if (format === undefined || format === 'json') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ title, entries: rows }));
-  } else {
-    throw badRequest('format must be json, csv or pdf');
-  }
+  if (format !== undefined && format !== 'json' && format !== 'csv' && format !== 'pdf') throw badRequest('format must be json, csv or pdf');
+  const { contentType, body } = renderReport(format ?? 'json', title, rows);
+  res.writeHead(200, { 'content-type': contentType, ...(format === 'csv' || format === 'pdf' ? { 'content-disposition': `attachment; filename="audit.${format}"` } : {}) });
+  res.end(body);
 }
 
 export function registerAuditApi(router: Router<Principal>, deps: AuditApiDeps): void {
