@@ -72,7 +72,7 @@ describe('rendering agrees with dcmj2pnm', () => {
     const png = pilDecode(await renderPart10(buf, { frame: 1, mediaType: 'image/png', viewport: { vw: 64, vh: 64 } }, LIMITS));
     expect(png).toMatchObject({ format: 'PNG', mode: 'L', width: 64, height: 64 });
     const raster = await renderRaster(buf, { frame: 1 }, LIMITS);
-    const jpg = pilDecode(encodeRaster(raster, 'image/jpeg', 95));
+    const jpg = pilDecode(await encodeRaster(raster, 'image/jpeg', 95));
     expect(jpg).toMatchObject({ format: 'JPEG', width: 128, height: 128 });
     // JPEG is lossy: close to the raster, not equal.
     let sum = 0;
