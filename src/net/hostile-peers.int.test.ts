@@ -341,6 +341,7 @@ const cases: Case[] = [
 
   // -- association negotiation: refused with A-ASSOCIATE-RJ (PS3.8 Table 9-21)
   { name: 'wrong called AE title', run: send(encodePdu(goodRq({ calledAeTitle: 'ANY-SCP' }))), expect: rj(1, 1, 7) },
+  { name: 'wrong called AE title from an unknown calling AE title (says nothing of ours)', run: send(encodePdu(goodRq({ calledAeTitle: 'ANY-SCP', callingAeTitle: 'STRANGER' }))), expect: rj(1, 1, 3) },
   { name: 'called AE title in the wrong case', run: send(encodePdu(goodRq({ calledAeTitle: 'rampart' }))), expect: rj(1, 1, 7) },
   { name: 'unknown calling AE title', run: send(encodePdu(goodRq({ callingAeTitle: 'STRANGER' }))), expect: rj(1, 1, 3) },
   { name: 'registered calling AE title from another host', run: send(encodePdu(goodRq({ callingAeTitle: 'ELSEWHERE' }))), expect: rj(1, 1, 3) },

@@ -65,8 +65,16 @@ describe('association control', () => {
     expect(r.code).not.toBe(0);
   });
 
-  it('rejects a wrong called AE title, as nmap dicom-ping expects of a closed archive', async () => {
-    const r = await dcmtk('echoscu', ['-v', '-aet', 'ECHOSCU', '-aec', 'ANY-SCP', host, String(port)]);
+  it('rejects a stranger whatever called AE title it tries, without confirming ours', async () => {
+    for (const called of ['ANY-SCP', 'RAMPART']) {
+      const r = await dcmtk('echoscu', ['-v', '-aet', 'ECHOSCU', '-aec', called, host, String(port)]);
+      expect(r.out).toMatch(/Association Rejected/);
+      expect(r.out).toMatch(/Calling AE Title Not Recognized/i);
+    }
+  });
+
+  it('tells a registered peer that mistyped our AE title that the called AE title is wrong', async () => {
+    const r = await dcmtk('echoscu', ['-v', '-aet', 'ECHOONLY', '-aec', 'ANY-SCP', host, String(port)]);
     expect(r.out).toMatch(/Called AE Title Not Recognized/i);
   });
 

@@ -63,18 +63,21 @@ export class DimseService implements DimseHandlers<DimseSession> {
   async associate(peer: PeerInfo): Promise<AssociationVerdict<DimseSession>> {
     const audit = async (outcome: 'success' | 'failure', reason: string) =>
       this.deps.audit.record({ action: 'association', outcome, principal: { kind: 'peer', username: peer.callingAeTitle.slice(0, 16), door: 'dimse', ip: peer.address }, reason, callingAe: peer.callingAeTitle.slice(0, 16), calledAe: peer.calledAeTitle.slice(0, 16) });
-    if (peer.calledAeTitle !== this.opts.aeTitle) {
-      await audit('failure', 'called-ae-title');
-      return reject(RejectReason.CalledAeNotRecognized, 'called AE title is not ours');
-    }
+    // The calling side is checked first: a stranger is told only "calling AE title not
+    // recognized", whatever called AE title it tried, so it cannot find ours by trying names
+    // (nmap dicom-brute); a registered peer that mistyped our title is told that instead.
     const record = await this.deps.peers.getPeer(peer.callingAeTitle);
     if (!record) {
-      await audit('failure', 'unknown-calling-ae');
+      await audit('failure', peer.calledAeTitle === this.opts.aeTitle ? 'unknown-calling-ae' : 'unknown-calling-ae+called-ae-title');
       return reject(RejectReason.CallingAeNotRecognized, 'calling AE title is not registered');
     }
     if (!(await this.hostMatches(record.host, peer.address))) {
       await audit('failure', 'host-mismatch');
       return reject(RejectReason.CallingAeNotRecognized, 'calling AE title connects from another host than registered');
+    }
+    if (peer.calledAeTitle !== this.opts.aeTitle) {
+      await audit('failure', 'called-ae-title');
+      return reject(RejectReason.CalledAeNotRecognized, 'called AE title is not ours');
     }
     if (record.tls && !peer.tls) {
       await audit('failure', 'tls-required');
