@@ -10,7 +10,7 @@ import { isPlausibleUid } from '../dicom/uid.js';
 import type { BlobStore, StagedBlob } from '../store/blobs/blob-store.js';
 import type { IndexStore, InstanceIndexEntry, OverwritePolicy } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
-import { authorize } from '../security/policy.js';
+import { authorizeAudited } from './guard.js';
 import type { AccessControl } from './access.js';
 import type { AuditPatient, AuditSink } from './audit-port.js';
 import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from './level-attributes.js';
@@ -93,7 +93,7 @@ export class IngestService {
    * is returned with a reason. Throws only when the caller's principal may not store at all.
    */
   async prepare(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: IngestOptions = {}): Promise<Prepared | Failed> {
-    authorize(principal, 'store');
+    await authorizeAudited(this.deps.audit, principal, 'store', 'store');
     const staged = await this.deps.blobs.stage();
     try {
       const head: Buffer[] = [];

@@ -7,7 +7,7 @@ import type { JsonAttribute, JsonDataSet } from '../dicom/json.js';
 import { isPlausibleUid } from '../dicom/uid.js';
 import type { Column, Condition, IndexStore, Level, Match, QueryRow } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
-import { authorize } from '../security/policy.js';
+import { authorizeAudited } from './guard.js';
 import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
 import { patientsFromJson } from '../security/audit/enrich.js';
@@ -128,7 +128,7 @@ export class QueryService {
   constructor(private readonly deps: QueryDeps) {}
 
   async search(principal: Principal, req: QueryRequest, baseUrl?: string): Promise<QueryResult> {
-    authorize(principal, 'query');
+    await authorizeAudited(this.deps.audit, principal, 'query', 'query');
     await throttle(this.deps.limits, this.deps.audit, principal, 'query');
     const conditions: Condition[] = [];
     const unsupported: string[] = [];

@@ -14,7 +14,7 @@ import { swapSize } from '../dicom/vr.js';
 import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Condition, IndexStore, RetrieveScope, StoredInstance } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
-import { authorize } from '../security/policy.js';
+import { authorizeAudited } from './guard.js';
 import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
 import { patientsFromJson } from '../security/audit/enrich.js';
@@ -38,7 +38,7 @@ export class RetrieveService {
    */
   async resolve(principal: Principal, scope: RetrieveScope, action: 'view' | 'download' = 'download'): Promise<StoredInstance[]> {
     checkScope(scope);
-    authorize(principal, action);
+    await authorizeAudited(this.deps.audit, principal, action, 'retrieve', { studyInstanceUid: scope.StudyInstanceUID });
     await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve', true);
     const list = await this.deps.index.listInstances({ ...scope, within: this.deps.access.scope(principal) });
     if (list.length === 0) {
@@ -66,7 +66,7 @@ export class RetrieveService {
     uidList('SeriesInstanceUID', keys.SeriesInstanceUID);
     uidList('SOPInstanceUID', keys.SOPInstanceUID);
     if (conditions.length === 0) throw badRequest('no unique key to retrieve by');
-    authorize(principal, 'download');
+    await authorizeAudited(this.deps.audit, principal, 'download', 'retrieve');
     await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve', true);
     // Instances outside the caller's scope are not matched at all, as if they were not stored.
     const rows = await this.deps.index.query({ level: 'IMAGE', conditions, limit: max + 1, offset: 0, within: this.deps.access.scope(principal) });
@@ -81,7 +81,7 @@ export class RetrieveService {
   /** Stored metadata JSON strings (with bulk markers) of a scope. */
   async metadata(principal: Principal, scope: RetrieveScope): Promise<{ instance: StoredInstance; json: string }[]> {
     checkScope(scope);
-    authorize(principal, 'view');
+    await authorizeAudited(this.deps.audit, principal, 'view', 'metadata', { studyInstanceUid: scope.StudyInstanceUID });
     await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve');
     const list = await this.deps.index.listInstanceJson({ ...scope, within: this.deps.access.scope(principal) });
     if (list.length === 0) {
@@ -115,7 +115,7 @@ export class DeleteService {
 
   async delete(principal: Principal, scope: RetrieveScope): Promise<number> {
     checkScope(scope);
-    authorize(principal, 'delete');
+    await authorizeAudited(this.deps.audit, principal, 'delete', 'delete', { studyInstanceUid: scope.StudyInstanceUID });
     const within = this.deps.access.scope(principal);
     // Who the study belonged to, asked before the rows go: the trail must still name the patient.
     const patients = patientsFromJson((await this.deps.index.query({
