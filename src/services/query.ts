@@ -5,7 +5,7 @@ import { badRequest } from '../errors.js';
 import { lookupTag } from '../dicom/dictionary.generated.js';
 import type { JsonAttribute, JsonDataSet } from '../dicom/json.js';
 import { isPlausibleUid } from '../dicom/uid.js';
-import type { Column, Condition, IndexStore, Level, Match, QueryRow } from '../store/index/index-store.js';
+import type { Column, Condition, IndexStore, Level, Match, QueryRow, StudyOrder } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AuditSink } from './audit-port.js';
@@ -21,6 +21,8 @@ export interface QueryRequest {
   limit?: number;
   offset?: number;
   fuzzyMatching?: boolean;
+  /** Study level: the sort the worklist asked for (QIDO-RS has none; the default is newest first). */
+  order?: StudyOrder;
 }
 
 export interface QueryResult {
@@ -148,7 +150,7 @@ export class QueryService {
     if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0) throw badRequest('limit and offset must be non-negative integers');
     let rows: QueryRow[];
     try {
-      rows = await this.deps.index.query({ level: req.level, conditions, limit: limit + 1, offset });
+      rows = await this.deps.index.query({ level: req.level, conditions, limit: limit + 1, offset, order: req.level === 'STUDY' ? req.order : undefined });
     } catch (e) {
       await this.deps.audit.record({ action: 'query', outcome: 'failure', principal, query: Object.fromEntries(req.keys) });
       throw e;
