@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
+import { AdminService } from './services/admin.js';
 import { DimseService } from './services/dimse.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -27,6 +28,7 @@ export interface Node {
   deleter: DeleteService;
   peers: KyselyPeerStore;
   dimse: DimseService;
+  admin: AdminService;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   return {
     config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
+    admin: new AdminService({ accounts: index, peers, audit }),
     async close() {
       await index.close();
       await audit.close();

@@ -15,7 +15,11 @@ import { registerStow } from './dicomweb/stow.js';
 import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
 import { sendError } from './http-errors.js';
+import { registerAdminApi } from './api/admin.js';
+import { registerWorklist } from './api/worklist.js';
+import { APP_PREFIX, AppFiles } from './app-static.js';
 import { Router } from './router.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 export interface HttpDoor { server: Server; url: string; close(): Promise<void> }
 
@@ -33,20 +37,43 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
+  // The web app's JSON API, behind the same authentication as DICOMweb.
+  const api = new Router<Principal>();
+  registerWorklist(api, deps);
+  registerAdminApi(api, { admin: node.admin, config: cfg, httpTls: tls });
+  const appFiles = AppFiles.load();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    res.setHeader('x-content-type-options', 'nosniff');
+    setSecurityHeaders(res, tls);
     res.setHeader('cache-control', 'no-store');
-    if (tls) res.setHeader('strict-transport-security', 'max-age=31536000');
     try {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      if (url.pathname === '/healthz' && read) {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok\n');
         return;
       }
+      // The app's static files hold no data: they are served without credentials.
+      if (read && url.pathname === '/') {
+        res.writeHead(302, { location: APP_PREFIX });
+        res.end();
+        return;
+      }
+      if (read && (url.pathname === '/app' || url.pathname.startsWith(APP_PREFIX))) {
+        if (!(await appFiles).serve(req, res, url.pathname)) throw notFound();
+        return;
+      }
+      const isApi = url.pathname.startsWith('/api/');
       // Authenticate before saying anything about the route: no door answers anonymously.
-      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', 'dicomweb');
+      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', isApi ? 'api' : 'dicomweb');
+      if (isApi) {
+        const a = api.match(req.method ?? 'GET', url.pathname);
+        if (a === undefined) throw notFound();
+        if (a === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        await a.handler({ req, res, params: a.params, query: url.searchParams, principal });
+        return;
+      }
       if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
       const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();
