@@ -5,12 +5,15 @@ import type { Config } from './config/schema.js';
 import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { AdminService } from './services/admin.js';
+import { MfaService } from './security/mfa.js';
+import { SessionManager } from './security/sessions.js';
 import { DimseService } from './services/dimse.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
+import { KyselyAuthStore } from './store/index/kysely-auth-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
@@ -21,6 +24,10 @@ export interface Node {
   blobs: FsBlobStore;
   audit: JsonlAuditSink;
   authenticator: Authenticator;
+  /** Sessions, second factors, failure counters, SSO links (identity). */
+  auth: KyselyAuthStore;
+  sessions: SessionManager;
+  mfa: MfaService;
   ingest: IngestService;
   query: QueryService;
   retrieve: RetrieveService;
@@ -32,7 +39,9 @@ export interface Node {
   close(): Promise<void>;
 }
 
-export async function openNode(config: Readonly<Config>): Promise<Node> {
+/** `clock` lets tests move time for session and lockout limits without sleeping. */
+export async function openNode(config: Readonly<Config>, opts: { clock?: () => Date } = {}): Promise<Node> {
+  const clock = opts.clock ?? (() => new Date());
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const index = config.index.url === 'sqlite'
     ? await openSqliteIndex(join(config.dataDir, 'index.sqlite'))
@@ -41,7 +50,10 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
   const retrieve = new RetrieveService({ index, blobs, audit });
   const render = new RenderService(retrieve);
-  const authenticator = new Authenticator(index);
+  const auth = new KyselyAuthStore(index.db);
+  const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout });
+  const sessions = new SessionManager(auth, index, { idleSeconds: config.auth.sessionIdleSeconds, absoluteSeconds: config.auth.sessionAbsoluteSeconds }, clock);
+  const mfa = new MfaService(auth, config.auth.totpIssuer, clock);
   const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } });
   const query = new QueryService({ index, audit, maxResults: config.dicomweb.maxResults });
   const peers = new KyselyPeerStore(index.db);
@@ -50,7 +62,7 @@ export async function openNode(config: Readonly<Config>): Promise<Node> {
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, authenticator, ingest, query, retrieve, render, peers, dimse,
+    config, index, blobs, audit, authenticator, auth, sessions, mfa, ingest, query, retrieve, render, peers, dimse,
     deleter: new DeleteService({ index, blobs, audit }),
     admin: new AdminService({ accounts: index, peers, audit }),
     async close() {

@@ -1,11 +1,12 @@
-// `rampart user add NAME --role ROLE` (password on stdin), `user list`, `user remove NAME`.
+// `rampart user add NAME --role ROLE` (password on stdin), `user list`, `user remove NAME`,
+// `user mfa-reset NAME` (a lost authenticator: removes TOTP, recovery codes and passkeys, ends sessions).
 import { openNode } from '../app.js';
 import { createUser } from '../security/authenticate.js';
 import { systemPrincipal } from '../security/principal.js';
 import type { Role } from '../store/index/account-store.js';
 import { configFrom, parse, readSecret, type Io } from './common.js';
 
-export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME';
+export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME\nrampart user mfa-reset NAME';
 
 export async function user(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { role: { type: 'string' } });
@@ -35,6 +36,16 @@ export async function user(args: string[], io: Io): Promise<number> {
         await node.audit.record({ action: 'user-remove', outcome: ok ? 'success' : 'failure', principal: systemPrincipal() });
         if (!ok) { io.err(`rampart: no user ${name}`); return 1; }
         io.out(`user ${name} removed; their tokens are revoked`);
+        return 0;
+      }
+      case 'mfa-reset': {
+        if (!name) { io.err(usage); return 2; }
+        const u = await node.index.getUserByName(name);
+        if (!u) { io.err(`rampart: no user ${name}`); return 1; }
+        await node.mfa.reset(u.id);
+        const ended = await node.sessions.endAll(u.id);
+        await node.audit.record({ action: 'mfa-reset', outcome: 'success', principal: systemPrincipal() });
+        io.out(`second factors of ${name} removed (TOTP, recovery codes, passkeys); ${ended} session(s) ended`);
         return 0;
       }
       default: io.err(usage); return 2;

@@ -57,6 +57,48 @@ export interface Config {
     identityRequiresTls: boolean;
     maxRetrieveInstances: number;
   };
+  /** Local sign-in: web sessions, lockout, second factors (docs/identity.md). */
+  auth: {
+    /** A web session ends after this long without a request (automatic logoff). */
+    sessionIdleSeconds: number;
+    /** A web session ends this long after sign-in, however active. */
+    sessionAbsoluteSeconds: number;
+    lockout: {
+      maxFailures: number;
+      ipMaxFailures: number;
+      freeFailures: number;
+      backoffMaxSeconds: number;
+      windowSeconds: number;
+      lockSeconds: number;
+    };
+    /** The issuer name authenticator apps show next to the account. */
+    totpIssuer: string;
+    /** WebAuthn relying party id (a host name) and origin; derived from the request when absent. */
+    webauthnRpId: string | null;
+    webauthnOrigin: string | null;
+  };
+  /** Single sign-on and bearer JWTs from one OpenID Provider; off while issuer is null. */
+  oidc: {
+    issuer: string | null;
+    clientId: string | null;
+    /** File holding the client secret (never the secret itself in the configuration). */
+    clientSecretFile: string | null;
+    /** Where the provider sends the browser back: https://HOST/api/auth/oidc/callback. */
+    redirectUri: string | null;
+    scopes: string[];
+    /** Claim (dotted path, e.g. realm_access.roles) whose values map to Rampart roles through roleMap. */
+    rolesClaim: string;
+    groupsClaim: string;
+    usernameClaim: string;
+    roleMap: Record<string, string>;
+    /** Signature algorithms accepted on ID tokens and bearer JWTs; never 'none' or HMAC. */
+    algorithms: string[];
+    /** Audience bearer JWTs must carry; the client id when absent. */
+    audience: string | null;
+    /** Scope values of a bearer JWT -> Rampart token scopes (read, write, admin). */
+    scopeMap: Record<string, string>;
+    clockToleranceSeconds: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -70,9 +112,21 @@ export const DEFAULTS: Config = {
     maxAssociations: 64, maxAssociationsPerPeer: 8, maxPduLength: 256 * 1024, artimSeconds: 30, idleSeconds: 300,
     maxPendingOperations: 16, requireIdentity: false, identityRequiresTls: true, maxRetrieveInstances: 100_000,
   },
+  auth: {
+    sessionIdleSeconds: 15 * 60, sessionAbsoluteSeconds: 12 * 3600,
+    lockout: { maxFailures: 10, ipMaxFailures: 100, freeFailures: 3, backoffMaxSeconds: 60, windowSeconds: 900, lockSeconds: 900 },
+    totpIssuer: 'Rampart', webauthnRpId: null, webauthnOrigin: null,
+  },
+  oidc: {
+    issuer: null, clientId: null, clientSecretFile: null, redirectUri: null, scopes: ['openid', 'profile', 'email'],
+    rolesClaim: 'roles', groupsClaim: 'groups', usernameClaim: 'preferred_username', roleMap: {},
+    algorithms: ['RS256', 'PS256', 'ES256'], audience: null,
+    scopeMap: { 'rampart.read': 'read', 'rampart.write': 'write', 'rampart.admin': 'admin' }, clockToleranceSeconds: 30,
+  },
 };
 
-type Kind = 'string' | 'int' | 'int?' | 'bool' | 'string?' | 'ae' | readonly string[];
+/** 'list': strings (JSON array, or comma-separated in the environment); 'map': string -> string (a JSON object). */
+type Kind = 'string' | 'int' | 'int?' | 'bool' | 'string?' | 'ae' | 'list' | 'map' | readonly string[];
 const SCHEMA: Record<string, Kind> = {
   dataDir: 'string',
   'http.host': 'string', 'http.port': 'int', 'http.tlsCert': 'string?', 'http.tlsKey': 'string?', 'http.tls': 'bool',
@@ -83,6 +137,14 @@ const SCHEMA: Record<string, Kind> = {
   'dimse.tlsCert': 'string?', 'dimse.tlsKey': 'string?', 'dimse.maxAssociations': 'int', 'dimse.maxAssociationsPerPeer': 'int',
   'dimse.maxPduLength': 'int', 'dimse.artimSeconds': 'int', 'dimse.idleSeconds': 'int', 'dimse.maxPendingOperations': 'int',
   'dimse.requireIdentity': 'bool', 'dimse.identityRequiresTls': 'bool', 'dimse.maxRetrieveInstances': 'int',
+  'auth.sessionIdleSeconds': 'int', 'auth.sessionAbsoluteSeconds': 'int',
+  'auth.lockout.maxFailures': 'int', 'auth.lockout.ipMaxFailures': 'int', 'auth.lockout.freeFailures': 'int',
+  'auth.lockout.backoffMaxSeconds': 'int', 'auth.lockout.windowSeconds': 'int', 'auth.lockout.lockSeconds': 'int',
+  'auth.totpIssuer': 'string', 'auth.webauthnRpId': 'string?', 'auth.webauthnOrigin': 'string?',
+  'oidc.issuer': 'string?', 'oidc.clientId': 'string?', 'oidc.clientSecretFile': 'string?', 'oidc.redirectUri': 'string?',
+  'oidc.scopes': 'list', 'oidc.rolesClaim': 'string', 'oidc.groupsClaim': 'string', 'oidc.usernameClaim': 'string',
+  'oidc.roleMap': 'map', 'oidc.algorithms': 'list', 'oidc.audience': 'string?', 'oidc.scopeMap': 'map',
+  'oidc.clockToleranceSeconds': 'int',
 };
 
 /** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
@@ -106,6 +168,21 @@ function coerce(key: string, kind: Kind, v: unknown, from: string): unknown {
     case 'ae':
       if (typeof v !== 'string' || !/^[\x21-\x5b\x5d-\x7e]([\x20-\x5b\x5d-\x7e]{0,14}[\x21-\x5b\x5d-\x7e])?$/.test(v)) throw bad(`${key} (from ${from}) must be an AE title: 1-16 printable characters, no backslash`);
       return v;
+    case 'list': {
+      const list = typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v;
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw bad(`${key} (from ${from}) must be a list of strings`);
+      return [...list];
+    }
+    case 'map': {
+      let m = v;
+      if (typeof v === 'string') {
+        try { m = JSON.parse(v); } catch { throw bad(`${key} (from ${from}) must be a JSON object of strings`); }
+      }
+      if (!m || typeof m !== 'object' || Array.isArray(m) || !Object.values(m).every((x) => typeof x === 'string')) {
+        throw bad(`${key} (from ${from}) must be an object whose values are strings`);
+      }
+      return Object.assign(Object.create(null) as Record<string, string>, m);
+    }
     case 'int?':
       if (v === null || v === '' || v === 'off') return null;
       return coerce(key, 'int', v, from);
@@ -129,7 +206,7 @@ function flatten(o: unknown, prefix: string, out: Map<string, unknown>): void {
   if (o && typeof o === 'object' && !Array.isArray(o)) {
     for (const [k, v] of Object.entries(o)) {
       const key = prefix ? `${prefix}.${k}` : k;
-      if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, key, out);
+      if (v && typeof v === 'object' && !Array.isArray(v) && SCHEMA[key] !== 'map') flatten(v, key, out);
       else out.set(key, v);
     }
   }
@@ -178,8 +255,29 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if ((c.http.tlsCert === null) !== (c.http.tlsKey === null)) throw bad('http.tlsCert and http.tlsKey go together');
   if ((c.dimse.tlsCert === null) !== (c.dimse.tlsKey === null)) throw bad('dimse.tlsCert and dimse.tlsKey go together');
   for (const k of ['port', 'tlsPort'] as const) if ((c.dimse[k] ?? 0) > 65535) throw bad(`dimse.${k} must be at most 65535`);
+  checkIdentity(c);
   if (c.dimse.maxPduLength < 4096 || c.dimse.maxPduLength > 16 * 1024 * 1024) throw bad('dimse.maxPduLength must be between 4096 and 16 MiB');
   return deepFreeze(c);
+}
+
+const ROLE_NAMES = ['admin', 'radiologist', 'technologist', 'referring', 'auditor', 'external'];
+const SCOPE_NAMES = ['read', 'write', 'admin'];
+
+function checkIdentity(c: Config): void {
+  if (c.auth.sessionIdleSeconds < 60) throw bad('auth.sessionIdleSeconds must be at least 60');
+  if (c.auth.sessionAbsoluteSeconds < c.auth.sessionIdleSeconds) throw bad('auth.sessionAbsoluteSeconds must be at least auth.sessionIdleSeconds');
+  const l = c.auth.lockout;
+  if (l.maxFailures < 1 || l.ipMaxFailures < 1 || l.lockSeconds < 1 || l.windowSeconds < 1) throw bad('auth.lockout limits must be positive');
+  const o = c.oidc;
+  for (const [claim, role] of Object.entries(o.roleMap)) if (!ROLE_NAMES.includes(role)) throw bad(`oidc.roleMap["${claim}"] must be one of ${ROLE_NAMES.join(', ')}`);
+  for (const [scope, ours] of Object.entries(o.scopeMap)) if (!SCOPE_NAMES.includes(ours)) throw bad(`oidc.scopeMap["${scope}"] must be one of ${SCOPE_NAMES.join(', ')}`);
+  const unsafe = o.algorithms.find((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a));
+  if (unsafe !== undefined) throw bad(`oidc.algorithms: ${unsafe} is not allowed (asymmetric RS*, PS*, ES*, EdDSA only; never none)`);
+  if (o.issuer !== null) {
+    if (!/^https:\/\//.test(o.issuer) && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/.test(o.issuer)) throw bad('oidc.issuer must be an https:// URL');
+    if (o.clientId === null) throw bad('oidc.clientId is required when oidc.issuer is set');
+    if (!o.scopes.includes('openid')) throw bad('oidc.scopes must include openid');
+  }
 }
 
 function deepFreeze<T>(o: T): T {

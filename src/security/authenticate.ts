@@ -3,9 +3,13 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, notFound, unauthenticated } from '../errors.js';
+import { noAudit, type AuditSink } from '../services/audit-port.js';
 import { ROLES } from '../store/index/account-store.js';
 import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from '../store/index/account-store.js';
-import { checkPasswordRules, generatePassword, hashPassword, verifyPassword, PASSWORD_MAX_LENGTH } from './password.js';
+import type { AuthStore } from '../store/index/auth-store.js';
+import { DEFAULT_LOCKOUT, LoginThrottle, type LockoutPolicy } from './lockout.js';
+import { checkPasswordRules, generatePassword, hashPassword, PASSWORD_MAX_LENGTH } from './password.js';
+import { PasswordLogin } from './password-login.js';
 import { ALL_SCOPES } from './principal.js';
 import type { Door, Principal } from './principal.js';
 import { generateToken, hashToken, looksLikeToken } from './tokens.js';
@@ -27,16 +31,51 @@ interface CachedLogin {
   expiresAt: number;
 }
 
+/** A verifier of bearer JWTs from the configured OpenID Provider (see jwt-bearer.ts). */
+export interface JwtVerifier {
+  verify(jwt: string, ip: string, door: Door): Promise<Principal>;
+}
+
+export interface AuthenticatorOptions {
+  /** Sessions, second factors and failure counters; without it there is no lockout and no MFA check. */
+  auth?: AuthStore;
+  audit?: AuditSink;
+  lockout?: LockoutPolicy;
+  jwt?: JwtVerifier;
+}
+
 export class Authenticator {
   private readonly touchedAt = new Map<string, number>(); // token id -> ms of last touch
   private readonly basicCache = new Map<string, CachedLogin>(); // SHA-256(header) -> login, in LRU order
   private readonly inFlight = new Map<string, Promise<UserRecord | undefined>>();
-  private dummyHash: Promise<string> | undefined;
+  /** The password check shared with the web login. */
+  readonly passwords: PasswordLogin;
+  private readonly auth: AuthStore | undefined;
+  private jwt: JwtVerifier | undefined;
 
   constructor(
     private readonly accounts: AccountStore,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+    opts: AuthenticatorOptions = {},
+  ) {
+    const audit = opts.audit ?? noAudit;
+    this.auth = opts.auth;
+    this.jwt = opts.jwt;
+    const throttle = opts.auth ? new LoginThrottle(opts.auth, opts.lockout ?? DEFAULT_LOCKOUT, audit, clock) : undefined;
+    this.passwords = new PasswordLogin(accounts, audit, throttle);
+  }
+
+  /** Set once at start-up, when the OpenID Provider is configured. */
+  useJwtVerifier(jwt: JwtVerifier): void {
+    this.jwt = jwt;
+  }
+
+  /** True when the user has a confirmed second factor (TOTP or a passkey). */
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    if (!this.auth) return false;
+    const [mfa, keys] = await Promise.all([this.auth.getMfa(userId), this.auth.listPasskeys(userId)]);
+    return mfa?.confirmed === true || keys.length > 0;
+  }
 
   /** Resolves to the caller's Principal or throws unauthenticated; never says which part was wrong. */
   async authenticateHttp(authorizationHeader: string | undefined, ip: string, door: HttpDoor = 'dicomweb'): Promise<Principal> {
@@ -64,6 +103,7 @@ export class Authenticator {
   }
 
   private async bearer(secret: string, ip: string, door: Door): Promise<Principal> {
+    if (this.jwt && looksLikeJwt(secret)) return this.jwt.verify(secret, ip, door);
     if (!looksLikeToken(secret)) throw unauthenticated();
     const token = await this.accounts.getTokenByHash(hashToken(secret));
     const now = this.clock();
@@ -84,7 +124,7 @@ export class Authenticator {
 
   private async basic(header: string, credentials: string, ip: string, door: Door): Promise<Principal> {
     const key = createHash('sha256').update(header, 'utf8').digest('hex');
-    const user = (await this.fromCache(key)) ?? (await this.verifyOnce(key, credentials));
+    const user = (await this.fromCache(key)) ?? (await this.verifyOnce(key, credentials, ip, door));
     if (!user) throw unauthenticated();
     return { kind: 'user', userId: user.id, username: user.username, role: user.role, scopes: [...ALL_SCOPES], ip, door };
   }
@@ -102,22 +142,20 @@ export class Authenticator {
   }
 
   /** Concurrent requests with the same header share one argon2 verification. */
-  private verifyOnce(key: string, credentials: string): Promise<UserRecord | undefined> {
+  private verifyOnce(key: string, credentials: string, ip: string, door: Door): Promise<UserRecord | undefined> {
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.verifyBasic(key, credentials).finally(() => this.inFlight.delete(key));
+      pending = this.verifyBasic(key, credentials, ip, door).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
   }
 
-  private async verifyBasic(key: string, credentials: string): Promise<UserRecord | undefined> {
+  private async verifyBasic(key: string, credentials: string, ip: string, door: Door): Promise<UserRecord | undefined> {
     const decoded = decodeBasic(credentials);
-    const user = decoded && decoded.username.length > 0 ? await this.accounts.getUserByName(decoded.username) : undefined;
-    const password = decoded?.password ?? '';
-    // Always run one argon2 verification, so response time does not reveal whether the user exists.
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummy()));
-    if (!user || !ok || user.disabled) return undefined;
+    const user = await this.passwords.check(decoded?.username ?? '', decoded?.password ?? '', ip, door);
+    // A password alone cannot pass where a second factor cannot be asked for: such users use API tokens.
+    if (await this.hasSecondFactor(user.id)) throw unauthenticated();
     this.remember(key, user);
     return user;
   }
@@ -134,11 +172,11 @@ export class Authenticator {
       expiresAt: this.clock().getTime() + BASIC_CACHE_TTL_MS,
     });
   }
+}
 
-  private dummy(): Promise<string> {
-    this.dummyHash ??= hashPassword(generatePassword());
-    return this.dummyHash;
-  }
+/** Three base64url parts: the compact JWS form (RFC 7515 7.1). */
+export function looksLikeJwt(s: string): boolean {
+  return s.length <= 16_384 && /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(s);
 }
 
 function decodeBasic(credentials: string): { username: string; password: string } | undefined {

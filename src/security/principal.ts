@@ -16,6 +16,7 @@ export interface Principal {
   scopes: TokenScope[];
   ip?: string;
   door: Door;
+  groups?: readonly string[];
 }
 
 /**

@@ -5,7 +5,9 @@ import type { Principal } from '../security/principal.js';
 export type AuditAction =
   | 'store' | 'query' | 'retrieve' | 'metadata' | 'delete' | 'login' | 'token-create' | 'token-revoke'
   | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import'
-  | 'association' | 'peer-add' | 'peer-remove';
+  | 'association' | 'peer-add' | 'peer-remove'
+  // identity: sign-in, lockout, second factors, sessions
+  | 'logout' | 'lockout' | 'mfa-enrol' | 'mfa-reset' | 'session-revoke' | 'password-change';
 
 export interface AuditEvent {
   action: AuditAction;

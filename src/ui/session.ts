@@ -23,15 +23,15 @@ export async function loadMe(): Promise<Me | undefined> {
   }
   const csrf = auth.csrfToken ?? auth.csrf;
   setCsrfToken(typeof csrf === 'string' ? csrf : undefined);
-  let who: { username: string; role: string; permissions: string[] };
+  let who: { username: string; role: string; permissions: string[]; idleSeconds?: number };
   try {
     who = await (await request('GET', '/api/whoami', undefined, 'application/json', true)).json() as typeof who;
   } catch (e) {
     if (e instanceof HttpError && e.status === 401) return undefined;
     throw e;
   }
-  const idle = Number(auth.idleTimeoutSeconds ?? auth.idleSeconds);
-  return { ...who, mfa: auth.mfa, idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_SECONDS };
+  const idle = Number(who.idleSeconds);
+  return { username: who.username, role: who.role, permissions: who.permissions, mfa: auth.mfa, idleSeconds: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_SECONDS };
 }
 
 export async function logout(): Promise<void> {

@@ -16,8 +16,8 @@ export function signInPage(onSignedIn: () => void, message?: string): HTMLElemen
     error);
   const sso = h('a', { class: 'sso', hidden: true, text: 'Sign in with single sign-on' });
   sso.href = '/api/auth/oidc/login';
-  void fetch('/api/auth/config', { credentials: 'same-origin' }).then(async (r) => {
-    if (r.ok && ((await r.json()) as { oidc?: boolean }).oidc) sso.hidden = false;
+  void fetch('/app/sign-in-options.json', { credentials: 'omit' }).then(async (r) => {
+    if (r.ok && ((await r.json()) as { sso?: boolean }).sso) sso.hidden = false;
   }).catch(() => undefined);
   const page = h('main', { class: 'signin-page' }, form, sso);
 

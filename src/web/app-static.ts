@@ -7,6 +7,8 @@ import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const APP_PREFIX = '/app/';
+/** The sign-in page asks here whether single sign-on is configured. */
+export const SIGN_IN_OPTIONS = '/app/sign-in-options.json';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',

@@ -14,10 +14,12 @@ import { registerQido } from './dicomweb/qido.js';
 import { registerStow } from './dicomweb/stow.js';
 import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
+import { registerAuthApi, registerAuthPublic, type AuthApiDeps } from './api/auth-routes.js';
+import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
 import { registerAdminApi } from './api/admin.js';
 import { registerWorklist } from './api/worklist.js';
-import { APP_PREFIX, AppFiles } from './app-static.js';
+import { APP_PREFIX, AppFiles, SIGN_IN_OPTIONS } from './app-static.js';
 import { Router } from './router.js';
 import { setSecurityHeaders } from './security-headers.js';
 
@@ -37,10 +39,30 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   registerDelete(router, deps);
   registerWadoUri(router, deps);
   const prefix = cfg.dicomweb.prefix;
-  // The web app's JSON API, behind the same authentication as DICOMweb.
-  const api = new Router<Principal>();
-  registerWorklist(api, deps);
-  registerAdminApi(api, { admin: node.admin, config: cfg, httpTls: tls });
+  const cookies = new SessionCookies(tls, cfg.auth.sessionAbsoluteSeconds);
+  const authDeps: AuthApiDeps = {
+    authenticator: node.authenticator, sessions: node.sessions, mfa: node.mfa, accounts: node.index, audit: node.audit, cookies,
+  };
+  // The sign-in endpoints, reachable without a session; they say nothing about data.
+  const publicRoutes = new Router<null>();
+  registerAuthPublic(publicRoutes, authDeps);
+  const api = new Router<Caller>();
+  registerAuthApi(api, authDeps);
+  // The web app's JSON API (worklist, administration): its handlers take the caller's principal.
+  const appApi = new Router<Principal>();
+  registerWorklist(appApi, deps);
+  registerAdminApi(appApi, {
+    admin: node.admin, config: cfg, httpTls: tls,
+    usersWithoutMfa: async () => {
+      const out: string[] = [];
+      for (const u of await node.index.listUsers()) {
+        if (u.disabled) continue;
+        const m = await node.mfa.state(u.id);
+        if (!m.totp && m.passkeys === 0) out.push(u.username);
+      }
+      return out;
+    },
+  });
   const appFiles = AppFiles.load();
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -60,20 +82,39 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         res.end();
         return;
       }
+      if (read && url.pathname === SIGN_IN_OPTIONS) {
+        // What the sign-in page offers; no data, so no credentials.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ sso: cfg.oidc.issuer !== null && cfg.oidc.clientId !== null }));
+        return;
+      }
       if (read && (url.pathname === '/app' || url.pathname.startsWith(APP_PREFIX))) {
         if (!(await appFiles).serve(req, res, url.pathname)) throw notFound();
         return;
       }
-      const isApi = url.pathname.startsWith('/api/');
-      // Authenticate before saying anything about the route: no door answers anonymously.
-      const principal = await node.authenticator.authenticateHttp(req.headers.authorization, req.socket.remoteAddress ?? '', isApi ? 'api' : 'dicomweb');
-      if (isApi) {
-        const a = api.match(req.method ?? 'GET', url.pathname);
-        if (a === undefined) throw notFound();
-        if (a === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
-        await a.handler({ req, res, params: a.params, query: url.searchParams, principal });
+      const open = publicRoutes.match(req.method ?? 'GET', url.pathname);
+      if (open !== undefined && open !== 'method') {
+        await open.handler({ req, res, params: open.params, query: url.searchParams, principal: null });
         return;
       }
+      const isApi = url.pathname === '/api' || url.pathname.startsWith('/api/');
+      // Authenticate before saying anything about the route: no door answers anonymously.
+      const caller = await authenticateRequest(req, res, node.authenticator, node.sessions, cookies, isApi ? 'api' : 'dicomweb');
+      if (isApi) {
+        const a = api.match(req.method ?? 'GET', url.pathname);
+        if (a !== undefined && a !== 'method') {
+          await a.handler({ req, res, params: a.params, query: url.searchParams, principal: caller });
+          return;
+        }
+        const b = appApi.match(req.method ?? 'GET', url.pathname);
+        if (b !== undefined && b !== 'method') {
+          await b.handler({ req, res, params: b.params, query: url.searchParams, principal: caller.principal });
+          return;
+        }
+        if (a === 'method' || b === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        throw notFound();
+      }
+      const principal = caller.principal;
       if (url.pathname !== prefix && !url.pathname.startsWith(prefix + '/')) throw notFound();
       const m = router.match(req.method ?? 'GET', url.pathname.slice(prefix.length) || '/');
       if (m === undefined) throw notFound();

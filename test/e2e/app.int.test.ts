@@ -34,11 +34,7 @@ beforeAll(async () => {
   t = await startTestNode();
   data = await seed(t.node);
   browser = await launchBrowser();
-  // Until the session service signs in through the page, the browser authenticates with Basic.
-  context = await browser.newContext({
-    viewport: { width: 1200, height: 900 },
-    extraHTTPHeaders: { authorization: 'Basic ' + Buffer.from(`admin:${t.adminPassword}`).toString('base64') },
-  });
+  context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   await watchForInjection(context);
   page = await context.newPage();
 }, 300_000);
@@ -68,6 +64,30 @@ describe('serving the app', () => {
     expect((await fetch(`${t.url}/api/worklist`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
     expect((await fetch(`${t.url}/api/admin/users`)).status).toBe(401);
     expect((await fetch(`${t.url}/app/../index.sqlite`)).status).not.toBe(200);
+  });
+});
+
+describe('signing in', () => {
+  it('shows the sign-in page first, refuses a wrong password, then opens the worklist with a session cookie', async () => {
+    await page.goto(`${t.url}/app/`);
+    await page.waitForSelector('form.signin');
+    expect(await page.locator('a.sso').isHidden()).toBe(true); // no single sign-on configured on this node
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('form.signin .error:text("not right")');
+    await page.getByLabel('Password').fill(t.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('table.studies');
+    expect(await page.locator('.topbar .who').textContent()).toBe('admin (admin)');
+    const cookie = (await context.cookies()).find((c) => c.httpOnly);
+    expect(cookie?.sameSite).toBe('Strict');
+  });
+
+  it('refuses a change through the API with the session cookie but without the CSRF header', async () => {
+    const status = await page.evaluate(async () => (await fetch('/api/admin/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'mallory', role: 'admin' }) })).status);
+    expect(status).toBe(403);
+    expect(await t.node.index.getUserByName('mallory')).toBeUndefined();
   });
 });
 

@@ -22,10 +22,10 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-export async function startTestNode(overrides: Record<string, unknown> = {}, opts: { dimse?: boolean } = {}): Promise<TestNode> {
+export async function startTestNode(overrides: Record<string, unknown> = {}, opts: { dimse?: boolean; clock?: () => Date } = {}): Promise<TestNode> {
   const dataDir = await mkdtemp(join(tmpdir(), 'rampart-test-'));
   const config = loadConfig({ env: {}, overrides: { dataDir, 'http.port': 0, 'dimse.port': 0, 'dimse.tlsPort': 0, ...overrides } });
-  const node = await openNode(config);
+  const node = await openNode(config, { clock: opts.clock });
   const file = await ensureInitialAdmin(node);
   const adminPassword = (await readFile(file!, 'utf8')).trim();
   const http = await startHttp(node, () => undefined);

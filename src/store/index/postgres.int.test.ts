@@ -2,7 +2,9 @@
 // one fresh database per test. Fails (does not skip) when the server binaries are missing.
 
 import { afterAll, beforeAll } from 'vitest';
+import { runAuthStoreContract } from './auth-store.contract.js';
 import { runIndexStoreContract } from './index-store.contract.js';
+import { KyselyAuthStore } from './kysely-auth-store.js';
 import { openPostgresIndex } from './postgres.js';
 
 /** The shape of test/support/postgres.ts. */
@@ -27,4 +29,10 @@ runIndexStoreContract('PostgreSQL', async () => {
   if (server === undefined) throw new Error('PostgreSQL server did not start');
   const store = await openPostgresIndex(await server.createDatabase(`contract_${++databases}`));
   return { store, cleanup: () => store.close() };
+});
+
+runAuthStoreContract('PostgreSQL', async () => {
+  if (server === undefined) throw new Error('PostgreSQL server did not start');
+  const index = await openPostgresIndex(await server.createDatabase(`auth_${++databases}`));
+  return { store: new KyselyAuthStore(index.db), cleanup: () => index.close() };
 });

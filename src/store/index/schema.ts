@@ -3,6 +3,7 @@
 // per-row subqueries. Every *json column is TEXT holding DICOM JSON (PS3.18 Annex F).
 
 import { sql, type ColumnType, type Generated, type Kysely } from 'kysely';
+import { migrateAuth, type AuthTables } from './auth-schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -96,7 +97,8 @@ export interface SchemaVersionTable {
   version: number;
 }
 
-export interface DB {
+// Identity tables (sessions, MFA, passkeys, lockout, SSO links) live in auth-schema.ts.
+export interface DB extends AuthTables {
   patients: PatientTable;
   studies: StudyTable;
   series: SeriesTable;
@@ -229,6 +231,10 @@ export async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
       .addColumn('require_identity', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('created_at', text, (c) => c.notNull())
       .execute();
+
+    // ---- identity (authentication) tables: additive, see auth-schema.ts ----
+    await migrateAuth(trx as unknown as Kysely<AuthTables>, text);
+    // ---- end identity tables ----
 
     const indexes: [string, keyof DB, string[]][] = [
       ['patients_patient_name_norm', 'patients', ['patient_name_norm']],

@@ -7,7 +7,8 @@ import type { Principal } from '../../security/principal.js';
 import { ACTIONS, authorize, can } from '../../security/policy.js';
 import { ROLES, type Role } from '../../store/index/account-store.js';
 import type { Router } from '../router.js';
-import { optString, readJson, sendJson } from './json-body.js';
+import { readJson, sendJson } from './json.js';
+import { optString } from './worklist.js';
 import { describeSettings, securityStatus } from './settings.js';
 
 export interface AdminApiDeps {
@@ -22,7 +23,7 @@ export function registerAdminApi(router: Router<Principal>, deps: AdminApiDeps):
   const { admin } = deps;
   // Who is signed in and what the app may offer them; the app hides what the server would refuse anyway.
   router.add('GET', '/api/whoami', async ({ res, principal: p }) => {
-    sendJson(res, 200, { username: p.username, role: p.role, kind: p.kind, permissions: ACTIONS.filter((a) => can(p, a)) });
+    sendJson(res, 200, { username: p.username, role: p.role, kind: p.kind, permissions: ACTIONS.filter((a) => can(p, a)), idleSeconds: deps.config.auth.sessionIdleSeconds });
   });
 
   router.add('GET', '/api/admin/users', async ({ res, principal }) => sendJson(res, 200, await admin.listUsers(principal)));
