@@ -19,7 +19,7 @@ export const XSS = {
   description: '<img src=x onerror="window.__xss=4">',
   accession: 'javascript:window.__xss=5',
   series: '</td><iframe srcdoc="<script>parent.__xss=6</script>">',
-  referring: "'><body onload=window.__xss=7>",
+  referring: "'><body onload>^<u>x</u>", // a person name too: no '='
 };
 
 export async function ingest(node: Node, bytes: Buffer): Promise<void> {
