@@ -15,6 +15,8 @@ command -v dcmdump >/dev/null || need+=(dcmtk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
 command -v nmap >/dev/null || need+=(nmap)
+# Pillow with OpenJPEG: the independent JPEG 2000 decoder and PNG/JPEG reader of the pixel tests.
+/usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"

@@ -17,6 +17,7 @@ import { KyselyAuthStore } from './store/index/kysely-auth-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
+import { PixelPool } from './workers/pixel-pool.js';
 
 export interface Node {
   config: Readonly<Config>;
@@ -49,7 +50,11 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
   const retrieve = new RetrieveService({ index, blobs, audit });
-  const render = new RenderService(retrieve);
+  const pixels = new PixelPool({
+    size: config.render.workers, maxQueue: config.render.maxQueue, timeoutMs: config.render.jobTimeoutSeconds * 1000,
+    limits: { maxSamples: config.render.maxDecodedSamples },
+  });
+  const render = new RenderService(retrieve, pixels, config.render);
   const auth = new KyselyAuthStore(index.db);
   const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout });
   const sessions = new SessionManager(auth, index, { idleSeconds: config.auth.sessionIdleSeconds, absoluteSeconds: config.auth.sessionAbsoluteSeconds }, clock);
@@ -66,6 +71,7 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
     deleter: new DeleteService({ index, blobs, audit }),
     admin: new AdminService({ accounts: index, peers, audit }),
     async close() {
+      await pixels.close();
       await index.close();
       await audit.close();
     },

@@ -99,6 +99,23 @@ export interface Config {
     scopeMap: Record<string, string>;
     clockToleranceSeconds: number;
   };
+  /** Decoding and rendering pixel data (WADO-RS rendered/thumbnail, conversion of compressed objects). */
+  render: {
+    /** Worker threads that decode and render; 0 means one per CPU core. */
+    workers: number;
+    /** Jobs that may wait for a worker; beyond that a request is answered 503. */
+    maxQueue: number;
+    /** Most samples (rows x columns x samples per pixel x frames) one job may decode. */
+    maxDecodedSamples: number;
+    /** Most instances a study or series rendered request renders. */
+    maxRenderedInstances: number;
+    /** Longest side of a thumbnail, in pixels. */
+    thumbnailSize: number;
+    /** Longest side a viewport may ask for. */
+    maxViewport: number;
+    /** A job running longer than this is stopped and its worker replaced. */
+    jobTimeoutSeconds: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -123,6 +140,10 @@ export const DEFAULTS: Config = {
     algorithms: ['RS256', 'PS256', 'ES256'], audience: null,
     scopeMap: { 'rampart.read': 'read', 'rampart.write': 'write', 'rampart.admin': 'admin' }, clockToleranceSeconds: 30,
   },
+  render: {
+    workers: 0, maxQueue: 64, maxDecodedSamples: 256 * 1024 * 1024, maxRenderedInstances: 50, thumbnailSize: 128,
+    maxViewport: 4096, jobTimeoutSeconds: 60,
+  },
 };
 
 /** 'list': strings (JSON array, or comma-separated in the environment); 'map': string -> string (a JSON object). */
@@ -145,6 +166,8 @@ const SCHEMA: Record<string, Kind> = {
   'oidc.scopes': 'list', 'oidc.rolesClaim': 'string', 'oidc.groupsClaim': 'string', 'oidc.usernameClaim': 'string',
   'oidc.roleMap': 'map', 'oidc.algorithms': 'list', 'oidc.audience': 'string?', 'oidc.scopeMap': 'map',
   'oidc.clockToleranceSeconds': 'int',
+  'render.workers': 'int', 'render.maxQueue': 'int', 'render.maxDecodedSamples': 'int', 'render.maxRenderedInstances': 'int',
+  'render.thumbnailSize': 'int', 'render.maxViewport': 'int', 'render.jobTimeoutSeconds': 'int',
 };
 
 /** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
@@ -257,6 +280,9 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   for (const k of ['port', 'tlsPort'] as const) if ((c.dimse[k] ?? 0) > 65535) throw bad(`dimse.${k} must be at most 65535`);
   checkIdentity(c);
   if (c.dimse.maxPduLength < 4096 || c.dimse.maxPduLength > 16 * 1024 * 1024) throw bad('dimse.maxPduLength must be between 4096 and 16 MiB');
+  if (c.render.thumbnailSize < 1 || c.render.thumbnailSize > c.render.maxViewport) throw bad('render.thumbnailSize must be between 1 and render.maxViewport');
+  if (c.render.jobTimeoutSeconds < 1) throw bad('render.jobTimeoutSeconds must be at least 1');
+  if (c.render.maxRenderedInstances < 1) throw bad('render.maxRenderedInstances must be at least 1');
   return deepFreeze(c);
 }
 

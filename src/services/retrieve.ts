@@ -5,6 +5,9 @@ import { RampartError, badRequest, notFound } from '../errors.js';
 import { decodeFramesToNative, getFrames } from '../dicom/frames.js';
 import { parsePart10 } from '../dicom/reader.js';
 import { Tags, parseTagHex } from '../dicom/tag.js';
+import { canConvert } from '../dicom/codecs/decompress.js';
+import type { RenderOptions } from '../dicom/render/index.js';
+import { TS } from '../dicom/transfer-syntax.js';
 import { canTranscode, transcodePart10 } from '../dicom/transcode.js';
 import { isPlausibleUid } from '../dicom/uid.js';
 import { swapSize } from '../dicom/vr.js';
@@ -13,6 +16,7 @@ import type { Condition, IndexStore, RetrieveScope, StoredInstance } from '../st
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
 import type { AuditSink } from './audit-port.js';
+import type { PixelJobs } from './pixel-port.js';
 
 export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink }
 
@@ -105,24 +109,51 @@ export class DeleteService {
   }
 }
 
-/** What a retrieve may hand out besides the stored bytes: converted objects, frames, bulk data. */
+/** Syntaxes whose frames need a codec (not a byte shuffle) to become native. */
+const needsCodec = (ts: string): boolean => !canTranscode(ts, TS.ExplicitVRLittleEndian) && ts !== TS.EncapsulatedUncompressedExplicitVRLittleEndian;
+
+/**
+ * What a retrieve may hand out besides the stored bytes: converted objects, frames, rendered
+ * images, bulk data. Callers resolve the instances through RetrieveService first (the access
+ * check and the audit); decoding and rendering go to `pixels` (a worker pool in app.ts). Without
+ * it, compressed pixel data cannot be decoded (as before codecs existed).
+ */
+export interface RenderLimits { maxRenderedInstances: number; thumbnailSize: number; maxViewport: number }
+
 export class RenderService {
-  constructor(private readonly retrieve: RetrieveService) {}
+  constructor(
+    private readonly retrieve: RetrieveService,
+    private readonly pixels?: PixelJobs,
+    readonly limits: RenderLimits = { maxRenderedInstances: 50, thumbnailSize: 128, maxViewport: 4096 },
+  ) {}
 
   /** The object in another transfer syntax; the stored bytes when it is the same. */
   async transcoded(inst: StoredInstance, tsUid: string): Promise<Buffer> {
     const buf = await this.retrieve.readAll(inst);
-    return tsUid === inst.TransferSyntaxUID ? buf : transcodePart10(buf, tsUid);
+    if (tsUid === inst.TransferSyntaxUID) return buf;
+    if (canTranscode(inst.TransferSyntaxUID, tsUid) || !this.pixels) return transcodePart10(buf, tsUid);
+    return this.pixels.convert(buf, tsUid);
   }
 
   canTranscode(inst: StoredInstance, tsUid: string): boolean {
-    return tsUid === inst.TransferSyntaxUID || canTranscode(inst.TransferSyntaxUID, tsUid);
+    return tsUid === inst.TransferSyntaxUID || canTranscode(inst.TransferSyntaxUID, tsUid) ||
+      (this.pixels !== undefined && canConvert(inst.TransferSyntaxUID, tsUid));
   }
 
   /** Frames as stored (compressed or native little endian), or decoded to native when asked. */
   async frames(inst: StoredInstance, numbers: number[], native: boolean): Promise<{ frames: Buffer[]; mediaType: string; transferSyntaxUid: string }> {
-    const p = parsePart10(await this.retrieve.readAll(inst));
+    const buf = await this.retrieve.readAll(inst);
+    if (native && this.pixels && needsCodec(inst.TransferSyntaxUID)) {
+      return { frames: await this.pixels.frames(buf, numbers), mediaType: 'application/octet-stream', transferSyntaxUid: TS.ExplicitVRLittleEndian };
+    }
+    const p = parsePart10(buf);
     return native ? decodeFramesToNative(p, numbers) : getFrames(p, numbers);
+  }
+
+  /** One frame rendered to PNG or JPEG (PS3.18 8.3.5): decode, LUTs, viewport, encode. */
+  async rendered(inst: StoredInstance, options: RenderOptions): Promise<Buffer> {
+    if (!this.pixels) throw new RampartError('not-acceptable', 'rendering is not available on this node');
+    return this.pixels.render(await this.retrieve.readAll(inst), options);
   }
 
   /** The value of one bulk attribute, by its path from the metadata's BulkDataURI ("7FE00010", "00540016/0/00181072"). */

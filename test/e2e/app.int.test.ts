@@ -8,7 +8,7 @@ import { launchBrowser, injectionState, watchForInjection } from '../support/bro
 import { buildOnce } from '../support/build.js';
 import { startTestNode, type TestNode } from '../support/node.js';
 import { decodePng, differingFraction, greyStats, type Rgba } from '../support/png.js';
-import { seed, XSS, type Seeded } from './seed.js';
+import { PYDICOM_FILES, seed, XSS, type Seeded } from './seed.js';
 
 let t: TestNode;
 let data: Seeded;
@@ -292,7 +292,7 @@ describe('the viewer on other objects', () => {
     expect(differingFraction(first, await shot('viewer-mf-later'))).toBeGreaterThan(0.05);
   });
 
-  for (const file of ['CT_small.dcm', 'MR_small_bigendian.dcm', 'MR_small_RLE.dcm', 'SC_rgb_rle_2frame.dcm']) {
+  for (const file of PYDICOM_FILES) {
     it(`shows ${file} from pydicom with image pixels`, async () => {
       const p = data.pydicom[file]!;
       await openViewer(p.study, p.series);

@@ -227,13 +227,16 @@ describe('WADO-RS representations', () => {
     expect(part!.body.length).toBe(32);
   });
 
-  it('serves WADO-URI for application/dicom and says why it refuses rendered images', async () => {
+  it('serves WADO-URI for application/dicom, as a rendered JPEG by default, and refuses other image types', async () => {
     const q = `requestType=WADO&studyUID=${B.study}&seriesUID=${B.series}&objectUID=${B.sop}`;
     const r = await fetch(`${t.dicomweb}/wado?${q}&contentType=application%2Fdicom`, { headers: auth });
     expect(r.status).toBe(200);
     expect(Buffer.from(await r.arrayBuffer()).equals(B.bytes)).toBe(true);
     const jpeg = await fetch(`${t.dicomweb}/wado?${q}`, { headers: auth });
-    expect(jpeg.status).toBe(406);
+    expect(jpeg.status).toBe(200);
+    expect(jpeg.headers.get('content-type')).toBe('image/jpeg');
+    expect(Buffer.from(await jpeg.arrayBuffer()).subarray(0, 2).toString('hex')).toBe('ffd8');
+    expect((await fetch(`${t.dicomweb}/wado?${q}&contentType=image%2Fgif`, { headers: auth })).status).toBe(406);
   });
 
   it('answers 404 for a study that is not there, without saying more', async () => {

@@ -10,6 +10,7 @@ import { AS_STORED, negotiate, parseAccept, type Offer } from '../media-type.js'
 import { newBoundary, writeMultipart, type MultipartOutPart } from '../multipart-writer.js';
 import type { Router, RouteContext } from '../router.js';
 import type { DicomWebDeps } from './context.js';
+import { registerRendered } from './rendered.js';
 
 type Ctx = RouteContext & { principal: Principal };
 
@@ -135,4 +136,5 @@ export function registerWado(router: Router<Principal>, deps: DicomWebDeps): voi
   router.add('GET', '/studies/:study/series/:series/instances/:instance/metadata', metadata);
   router.add('GET', '/studies/:study/series/:series/instances/:instance/frames/:frames', frames);
   router.add('GET', '/studies/:study/series/:series/instances/:instance/bulkdata/*path', bulkdata);
+  registerRendered(router, deps);
 }
