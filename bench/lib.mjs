@@ -114,7 +114,8 @@ export async function startRampart({ nodeArgs = [], keep = false, dataDir, serve
   const fd = openSync(logFile, 'w');
   const bin = join(REPO, 'bin', 'rampart.js');
   const child = spawn(process.execPath, [...nodeArgs, bin, 'serve', '--data', dir, '--http-port', String(port), ...serveArgs],
-    { stdio: ['ignore', fd, fd], cwd: WORK });
+    // Benchmarks measure throughput: the per-principal rate limits and quota (on by default) are off.
+    { stdio: ['ignore', fd, fd], cwd: WORK, env: { ...process.env, RAMPART_RATE_LIMIT_QUERY_PER_MINUTE: '0', RAMPART_RATE_LIMIT_RETRIEVE_PER_MINUTE: '0', RAMPART_RATE_LIMIT_RETRIEVE_BYTES_PER_HOUR: '0' } });
   closeSync(fd);
   try {
     await waitHttp(`http://127.0.0.1:${port}/healthz`, 60_000, child);

@@ -7,13 +7,18 @@ import { Authenticator, createUser } from './security/authenticate.js';
 import { AdminService } from './services/admin.js';
 import { MfaService } from './security/mfa.js';
 import { SessionManager } from './security/sessions.js';
+import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
+import { GrantService } from './services/grants.js';
+import { RateLimiter } from './services/rate-limit.js';
+import { ShareService } from './services/shares.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { DeleteService, RenderService, RetrieveService } from './services/retrieve.js';
 import { FsBlobStore } from './store/blobs/fs-blob-store.js';
 import type { KyselyIndexStore } from './store/index/kysely-index-store.js';
 import { KyselyAuthStore } from './store/index/kysely-auth-store.js';
+import { KyselyAccessStore } from './store/index/kysely-access-store.js';
 import { KyselyPeerStore } from './store/index/kysely-peer-store.js';
 import { openPostgresIndex } from './store/index/postgres.js';
 import { openSqliteIndex } from './store/index/sqlite.js';
@@ -37,6 +42,10 @@ export interface Node {
   peers: KyselyPeerStore;
   dimse: DimseService;
   admin: AdminService;
+  access: AccessControl;
+  accessStore: KyselyAccessStore;
+  grants: GrantService;
+  shares: ShareService;
   close(): Promise<void>;
 }
 
@@ -49,18 +58,21 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
     : await openPostgresIndex(config.index.url);
   const blobs = await new FsBlobStore(join(config.dataDir, 'blobs')).init();
   const audit = new JsonlAuditSink(join(config.dataDir, 'audit'));
-  const retrieve = new RetrieveService({ index, blobs, audit });
+  const access = new AccessControl(index, config.access.mode);
+  const limits = new RateLimiter(config.rateLimit);
+  const retrieve = new RetrieveService({ index, blobs, audit, access, limits });
   const pixels = new PixelPool({
     size: config.render.workers, maxQueue: config.render.maxQueue, timeoutMs: config.render.jobTimeoutSeconds * 1000,
     limits: { maxSamples: config.render.maxDecodedSamples },
   });
   const render = new RenderService(retrieve, pixels, config.render);
+  const accessStore = new KyselyAccessStore(index.db);
   const auth = new KyselyAuthStore(index.db);
-  const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout });
+  const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout }, accessStore);
   const sessions = new SessionManager(auth, index, { idleSeconds: config.auth.sessionIdleSeconds, absoluteSeconds: config.auth.sessionAbsoluteSeconds }, clock);
   const mfa = new MfaService(auth, config.auth.totpIssuer, clock);
-  const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes } });
-  const query = new QueryService({ index, audit, maxResults: config.dicomweb.maxResults });
+  const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes }, access });
+  const query = new QueryService({ index, audit, access, limits, maxResults: config.dicomweb.maxResults });
   const peers = new KyselyPeerStore(index.db);
   const dimse = new DimseService({ peers, authenticator, ingest, query, retrieve, render, blobs, audit }, {
     aeTitle: config.dimse.aeTitle, requireIdentity: config.dimse.requireIdentity,
@@ -68,7 +80,10 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
   });
   return {
     config, index, blobs, audit, authenticator, auth, sessions, mfa, ingest, query, retrieve, render, peers, dimse,
-    deleter: new DeleteService({ index, blobs, audit }),
+    access, accessStore,
+    shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
+    grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
+    deleter: new DeleteService({ index, blobs, audit, access }),
     admin: new AdminService({ accounts: index, peers, audit }),
     async close() {
       await pixels.close();

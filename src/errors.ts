@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'not-acceptable' // cannot produce any representation the client accepts
   | 'unsupported-media-type'
   | 'unavailable'
+  | 'rate-limited' // a per-principal rate limit or quota: 429 + Retry-After / DIMSE out of resources
   | 'internal';
 
 export class RampartError extends Error {

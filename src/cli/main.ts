@@ -2,6 +2,9 @@
 import { isRampartError } from '../errors.js';
 import { dicom, usage as dicomUsage } from './dicom.js';
 import { fsck, usage as fsckUsage } from './fsck.js';
+import { grant, usage as grantUsage } from './grant.js';
+import { group, usage as groupUsage } from './group.js';
+import { share, usage as shareUsage } from './share.js';
 import { importCmd, usage as importUsage } from './import.js';
 import { peer, usage as peerUsage } from './peer.js';
 import { processIo, type Io } from './common.js';
@@ -11,8 +14,14 @@ import { user, usage as userUsage } from './user.js';
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   serve, user, token, import: importCmd, fsck, peer, dicom,
+  grant,
+  group,
+  share,
 };
 const USAGE: Record<string, string> = { serve: serveUsage, user: userUsage, token: tokenUsage, import: importUsage, fsck: fsckUsage, peer: peerUsage, dicom: dicomUsage };
+USAGE.grant = grantUsage;
+USAGE.group = groupUsage;
+USAGE.share = shareUsage;
 
 const HELP = `usage: rampart <command> [options]
 
@@ -23,6 +32,9 @@ const HELP = `usage: rampart <command> [options]
   token     create, list or revoke API tokens
   peer      add, list or remove the DICOM peers allowed to connect
   dicom     echo, store, find, move or get against any DICOM peer (SCU)
+  grant     give users or groups access to a study or patient, list or remove grants
+  group     add users to or remove them from local groups, list groups
+  share     create, list or revoke share links for people without an account
 
 Every command takes --data DIR (or RAMPART_DATA; default ./rampart-data) and --config FILE.`;
 

@@ -6,10 +6,10 @@ import { systemPrincipal } from '../security/principal.js';
 import type { Role } from '../store/index/account-store.js';
 import { configFrom, parse, readSecret, type Io } from './common.js';
 
-export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME\nrampart user mfa-reset NAME';
+export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external [--group GROUP ...]  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME\nrampart user mfa-reset NAME';
 
 export async function user(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { role: { type: 'string' } });
+  const { values, positionals } = parse(args, { role: { type: 'string' }, group: { type: 'string', multiple: true } });
   const [verb, name] = positionals;
   if (values.help || !verb) { io.out(usage); return values.help ? 0 : 2; }
   const node = await openNode(configFrom(values));
@@ -21,13 +21,15 @@ export async function user(args: string[], io: Io): Promise<number> {
         if (!password) { io.err('rampart: give the password on standard input'); return 2; }
         await createUser(node.index, name, values.role as Role, password);
         await node.audit.record({ action: 'user-create', outcome: 'success', principal: systemPrincipal() });
-        io.out(`user ${name} added with role ${values.role}`);
+        for (const g of values.group ?? []) await node.grants.addToGroup(systemPrincipal(), name, g);
+        io.out(`user ${name} added with role ${values.role}${values.group?.length ? ` in ${values.group.join(', ')}` : ''}`);
         return 0;
       }
       case 'list': {
         const users = await node.index.listUsers();
-        if (values.json) io.out(JSON.stringify(users.map(({ passwordHash: _, ...u }) => u)));
-        else for (const u of users) io.out(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\t${u.createdAt}`);
+        const groups = new Map(await Promise.all(users.map(async (u) => [u.id, await node.accessStore.groupsOf(u.id)] as const)));
+        if (values.json) io.out(JSON.stringify(users.map(({ passwordHash: _, ...u }) => ({ ...u, groups: groups.get(u.id) ?? [] }))));
+        else for (const u of users) io.out(`${u.username}\t${u.role}${u.disabled ? '\tdisabled' : ''}\t${u.createdAt}${groups.get(u.id)?.length ? `\tgroups ${groups.get(u.id)!.join(',')}` : ''}`);
         return 0;
       }
       case 'remove': {

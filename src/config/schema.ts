@@ -116,6 +116,28 @@ export interface Config {
     /** A job running longer than this is stopped and its worker replaced. */
     jobTimeoutSeconds: number;
   };
+  access: {
+    /** 'role': radiologists and technologists see everything; 'grants': only what is granted. Referring and external users always see only their grants. */
+    mode: 'role' | 'grants';
+    /** How long a break-glass opening lasts. */
+    breakGlassMinutes: number;
+    /** Longest lifetime of a share link, and the lifetime when none is asked. */
+    shareMaxDays: number;
+    shareDefaultDays: number;
+    /** Wrong PINs before a share link stops accepting any. */
+    sharePinAttempts: number;
+    /** How share links are printed (scheme://host:port as recipients reach the node); from http.* when null. */
+    publicUrl: string | null;
+  };
+  rateLimit: {
+    /** Token buckets per principal: sustained requests per minute and the burst allowed on top. */
+    queryPerMinute: number;
+    queryBurst: number;
+    retrievePerMinute: number;
+    retrieveBurst: number;
+    /** Bytes one principal may retrieve per hour (0 = no quota). */
+    retrieveBytesPerHour: number;
+  };
 }
 
 export const DEFAULTS: Config = {
@@ -144,6 +166,8 @@ export const DEFAULTS: Config = {
     workers: 0, maxQueue: 64, maxDecodedSamples: 256 * 1024 * 1024, maxRenderedInstances: 50, thumbnailSize: 128,
     maxViewport: 4096, jobTimeoutSeconds: 60,
   },
+  access: { mode: 'role', breakGlassMinutes: 60, shareMaxDays: 30, shareDefaultDays: 7, sharePinAttempts: 5, publicUrl: null },
+  rateLimit: { queryPerMinute: 600, queryBurst: 120, retrievePerMinute: 3000, retrieveBurst: 600, retrieveBytesPerHour: 200 * 1024 ** 3 },
 };
 
 /** 'list': strings (JSON array, or comma-separated in the environment); 'map': string -> string (a JSON object). */
@@ -168,6 +192,10 @@ const SCHEMA: Record<string, Kind> = {
   'oidc.clockToleranceSeconds': 'int',
   'render.workers': 'int', 'render.maxQueue': 'int', 'render.maxDecodedSamples': 'int', 'render.maxRenderedInstances': 'int',
   'render.thumbnailSize': 'int', 'render.maxViewport': 'int', 'render.jobTimeoutSeconds': 'int',
+  'access.mode': ['role', 'grants'], 'access.breakGlassMinutes': 'int', 'access.shareMaxDays': 'int', 'access.shareDefaultDays': 'int',
+  'access.sharePinAttempts': 'int', 'access.publicUrl': 'string?',
+  'rateLimit.queryPerMinute': 'int', 'rateLimit.queryBurst': 'int', 'rateLimit.retrievePerMinute': 'int', 'rateLimit.retrieveBurst': 'int',
+  'rateLimit.retrieveBytesPerHour': 'int',
 };
 
 /** Environment variable for each key: RAMPART_HTTP_PORT for http.port, RAMPART_DATA for dataDir. */
@@ -279,6 +307,10 @@ export function loadConfig(opts: LoadOptions = {}): Readonly<Config> {
   if ((c.dimse.tlsCert === null) !== (c.dimse.tlsKey === null)) throw bad('dimse.tlsCert and dimse.tlsKey go together');
   for (const k of ['port', 'tlsPort'] as const) if ((c.dimse[k] ?? 0) > 65535) throw bad(`dimse.${k} must be at most 65535`);
   checkIdentity(c);
+  if (c.access.breakGlassMinutes < 1 || c.access.breakGlassMinutes > 24 * 60) throw bad('access.breakGlassMinutes must be between 1 and 1440');
+  if (c.access.shareMaxDays < 1 || c.access.shareDefaultDays < 1 || c.access.shareDefaultDays > c.access.shareMaxDays) throw bad('access.shareDefaultDays must be between 1 and access.shareMaxDays');
+  if (c.access.sharePinAttempts < 1) throw bad('access.sharePinAttempts must be at least 1');
+  if (c.access.publicUrl !== null && !/^https?:\/\/[A-Za-z0-9.\-:[\]]+$/.test(c.access.publicUrl)) throw bad('access.publicUrl must be scheme://host[:port], without a path');
   if (c.dimse.maxPduLength < 4096 || c.dimse.maxPduLength > 16 * 1024 * 1024) throw bad('dimse.maxPduLength must be between 4096 and 16 MiB');
   if (c.render.thumbnailSize < 1 || c.render.thumbnailSize > c.render.maxViewport) throw bad('render.thumbnailSize must be between 1 and render.maxViewport');
   if (c.render.jobTimeoutSeconds < 1) throw bad('render.jobTimeoutSeconds must be at least 1');

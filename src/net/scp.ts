@@ -31,6 +31,8 @@ export function statusOf(e: unknown, service: Service): number {
       case 'access-denied': case 'unauthenticated': return DimseStatus.RefusedNotAuthorized;
       case 'bad-request': case 'invalid-dicom': return service === 'store' ? DimseStatus.CannotUnderstand : DimseStatus.IdentifierDoesNotMatchSOPClass;
       case 'too-large': case 'unavailable': return DimseStatus.OutOfResources;
+      // PS3.4 C.4: out of resources is 0xA700 for C-FIND (and C-STORE), 0xA701 for C-MOVE, 0xA702 for C-GET.
+      case 'rate-limited': return service === 'move' ? DimseStatus.MoveOutOfResourcesCalculate : service === 'get' ? DimseStatus.RetrieveOutOfResourcesSubOps : DimseStatus.OutOfResources;
       case 'conflict': case 'already-exists': return DimseStatus.DuplicateSOPInstance;
       case 'not-found': return service === 'store' ? DimseStatus.ProcessingFailure : DimseStatus.Success;
       default: return DimseStatus.ProcessingFailure;
@@ -238,9 +240,11 @@ export class ScpSession<S> {
       }
       const ops = await this.handlers.retrieve(this.session, req);
       counts.remaining = ops.length;
-      const sender = kind === 'get'
-        ? this.getSender()
-        : await this.scu.storeSender(destination!, this.assoc.rq!.calledAeTitle, ops);
+      // Nothing matched (or nothing the caller may see): no association to the destination,
+      // which would offer it no presentation context at all; the answer is success, 0 sent.
+      const sender: StoreSender = kind === 'get' ? this.getSender()
+        : ops.length === 0 ? { send: async () => DimseStatus.ProcessingFailure, close: async () => undefined }
+          : await this.scu.storeSender(destination!, this.assoc.rq!.calledAeTitle, ops);
       try {
         let lastPending = Date.now();
         for (const [k, op] of ops.entries()) {

@@ -4,6 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, notFound, unauthenticated } from '../errors.js';
 import { noAudit, type AuditSink } from '../services/audit-port.js';
+import type { AccessStore } from '../store/index/access-store.js';
 import { ROLES } from '../store/index/account-store.js';
 import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from '../store/index/account-store.js';
 import type { AuthStore } from '../store/index/auth-store.js';
@@ -57,6 +58,8 @@ export class Authenticator {
     private readonly accounts: AccountStore,
     private readonly clock: () => Date = () => new Date(),
     opts: AuthenticatorOptions = {},
+    /** Local group membership, loaded into the principal at each authentication. */
+    private readonly groups?: Pick<AccessStore, 'groupsOf'>,
   ) {
     const audit = opts.audit ?? noAudit;
     this.auth = opts.auth;
@@ -75,6 +78,10 @@ export class Authenticator {
     if (!this.auth) return false;
     const [mfa, keys] = await Promise.all([this.auth.getMfa(userId), this.auth.listPasskeys(userId)]);
     return mfa?.confirmed === true || keys.length > 0;
+  }
+
+  private async groupsOf(userId: string): Promise<string[]> {
+    return this.groups ? this.groups.groupsOf(userId) : [];
   }
 
   /** Resolves to the caller's Principal or throws unauthenticated; never says which part was wrong. */
@@ -112,7 +119,7 @@ export class Authenticator {
     const user = await this.accounts.getUserById(token.userId);
     if (!user || user.disabled) throw unauthenticated();
     await this.touch(token, now);
-    return { kind: 'token', userId: user.id, username: user.username, role: user.role, scopes: [...token.scopes], ip, door };
+    return { kind: 'token', userId: user.id, username: user.username, role: user.role, scopes: [...token.scopes], ip, door, groups: await this.groupsOf(user.id) };
   }
 
   private async touch(token: TokenRecord, now: Date): Promise<void> {
@@ -126,7 +133,7 @@ export class Authenticator {
     const key = createHash('sha256').update(header, 'utf8').digest('hex');
     const user = (await this.fromCache(key)) ?? (await this.verifyOnce(key, credentials, ip, door));
     if (!user) throw unauthenticated();
-    return { kind: 'user', userId: user.id, username: user.username, role: user.role, scopes: [...ALL_SCOPES], ip, door };
+    return { kind: 'user', userId: user.id, username: user.username, role: user.role, scopes: [...ALL_SCOPES], ip, door, groups: await this.groupsOf(user.id) };
   }
 
   /** A cached login still counts only while the user exists, is enabled and has the same password. */

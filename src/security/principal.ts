@@ -14,6 +14,8 @@ export interface Principal {
   role: Role;
   /** A password login carries all scopes; a token carries the scopes it was issued with. */
   scopes: TokenScope[];
+  /** Set only for someone who opened a share link: that one study, viewed or also downloaded. */
+  share?: { id: string; studyInstanceUid: string; access: 'view' | 'download' };
   ip?: string;
   door: Door;
   groups?: readonly string[];

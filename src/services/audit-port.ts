@@ -7,7 +7,9 @@ export type AuditAction =
   | 'user-create' | 'user-remove' | 'application-start' | 'application-stop' | 'import'
   | 'association' | 'peer-add' | 'peer-remove'
   // identity: sign-in, lockout, second factors, sessions
-  | 'logout' | 'lockout' | 'mfa-enrol' | 'mfa-reset' | 'session-revoke' | 'password-change';
+  | 'logout' | 'lockout' | 'mfa-enrol' | 'mfa-reset' | 'session-revoke' | 'password-change'
+  | 'grant-add' | 'grant-remove' | 'break-glass' | 'group-change' | 'share-create' | 'share-revoke' | 'share-open' | 'rate-limit'
+  | 'audit-read';
 
 export interface AuditEvent {
   action: AuditAction;
@@ -20,6 +22,10 @@ export interface AuditEvent {
   query?: Record<string, string>;
   /** Machine-readable reason code on failure. */
   reason?: string;
+  /** The words a clinician gave to open a study outside their grants (break-glass), for the auditor. */
+  justification?: string;
+  /** A grant's or share link's server-made id, so the trail ties an opening to what allowed it. */
+  grantId?: string;
 }
 
 export interface AuditSink {

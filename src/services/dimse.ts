@@ -84,7 +84,8 @@ export class DimseService implements DimseHandlers<DimseSession> {
       await audit('failure', 'certificate-mismatch');
       return reject(RejectReason.NoReasonGiven, 'client certificate does not match the pinned one');
     }
-    let principal: Principal = { kind: 'peer', userId: null, username: record.aeTitle, role: 'technologist', scopes: ['read', 'write'], ip: peer.address, door: 'dimse' };
+    // A peer without a user identity holds the grants made to the group "peer:<AE title>".
+    let principal: Principal = { kind: 'peer', userId: null, username: record.aeTitle, role: 'technologist', scopes: ['read', 'write'], ip: peer.address, door: 'dimse', groups: [`peer:${record.aeTitle}`] };
     if (peer.identity) {
       if (this.opts.identityRequiresTls && !peer.tls) {
         await audit('failure', 'identity-without-tls');
@@ -138,7 +139,8 @@ export class DimseService implements DimseHandlers<DimseSession> {
     }
     const outcome = await this.deps.ingest.ingest(session.principal, source(), { expectSopInstanceUid: req.sopInstanceUid, expectSopClassUid: req.sopClassUid });
     if (outcome.ok) return { status: DimseStatus.Success };
-    const status = outcome.reason === FailureReason.DuplicateSOPInstance ? DimseStatus.DuplicateSOPInstance
+    const status = outcome.reason === FailureReason.NotAuthorized ? DimseStatus.RefusedNotAuthorized
+      : outcome.reason === FailureReason.DuplicateSOPInstance ? DimseStatus.DuplicateSOPInstance
       : outcome.reason === FailureReason.OutOfResources ? DimseStatus.OutOfResources
         : outcome.reason === FailureReason.CannotUnderstand ? DimseStatus.CannotUnderstand
           : DimseStatus.DataSetDoesNotMatchSOPClass;

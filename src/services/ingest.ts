@@ -10,6 +10,7 @@ import type { BlobStore, StagedBlob } from '../store/blobs/blob-store.js';
 import type { IndexStore, InstanceIndexEntry, OverwritePolicy } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
+import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
 import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from './level-attributes.js';
 import { normalizePN } from './normalize.js';
@@ -70,6 +71,7 @@ export interface IngestDeps {
   audit: AuditSink;
   overwrite: OverwritePolicy;
   limits?: Partial<IngestLimits>;
+  access: AccessControl;
 }
 
 export class IngestService {
@@ -83,7 +85,7 @@ export class IngestService {
    * is returned with a reason. Throws only when the caller's principal may not store at all.
    */
   async prepare(principal: Principal, source: AsyncIterable<Buffer | Uint8Array>, opts: IngestOptions = {}): Promise<Prepared | Failed> {
-    authorize(principal, 'store', opts.expectStudyUid ? { studyInstanceUid: opts.expectStudyUid } : undefined);
+    authorize(principal, 'store');
     const staged = await this.deps.blobs.stage();
     try {
       const head: Buffer[] = [];
@@ -108,6 +110,11 @@ export class IngestService {
       if (!result.ok) {
         await staged.abort();
         return result;
+      }
+      // A store must neither add to nor replace data in a study the caller may not see.
+      if (!(await this.deps.access.mayStoreInto(principal, result.ids.studyUid, result.ids.sopInstanceUid))) {
+        await staged.abort();
+        return fail(result.ids, FailureReason.NotAuthorized, 'not authorized to store into this study');
       }
       return { ok: true, ids: result.ids, staged, entry: result.entry };
     } catch (e) {

@@ -8,7 +8,9 @@ import { isPlausibleUid } from '../dicom/uid.js';
 import type { Column, Condition, IndexStore, Level, Match, QueryRow, StudyOrder } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
+import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
+import { throttle, type RateLimiter } from './rate-limit.js';
 import { INSTANCE_RETURN, PATIENT_RETURN, SERIES_RETURN, STUDY_RETURN } from './level-attributes.js';
 import { normalizePN } from './normalize.js';
 
@@ -121,13 +123,14 @@ function timeUpper(t: string): string {
   return t + full.slice(t.length);
 }
 
-export interface QueryDeps { index: IndexStore; audit: AuditSink; maxResults: number }
+export interface QueryDeps { index: IndexStore; audit: AuditSink; access: AccessControl; maxResults: number; limits?: RateLimiter }
 
 export class QueryService {
   constructor(private readonly deps: QueryDeps) {}
 
   async search(principal: Principal, req: QueryRequest, baseUrl?: string): Promise<QueryResult> {
     authorize(principal, 'query');
+    await throttle(this.deps.limits, this.deps.audit, principal, 'query');
     const conditions: Condition[] = [];
     const unsupported: string[] = [];
     for (const [tag, value] of req.keys) {
@@ -150,7 +153,8 @@ export class QueryService {
     if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0) throw badRequest('limit and offset must be non-negative integers');
     let rows: QueryRow[];
     try {
-      rows = await this.deps.index.query({ level: req.level, conditions, limit: limit + 1, offset, order: req.level === 'STUDY' ? req.order : undefined });
+      // The caller's scope is part of the SQL: rows outside it are neither returned nor counted.
+      rows = await this.deps.index.query({ level: req.level, conditions, limit: limit + 1, offset, within: this.deps.access.scope(principal), order: req.level === 'STUDY' ? req.order : undefined });
     } catch (e) {
       await this.deps.audit.record({ action: 'query', outcome: 'failure', principal, query: Object.fromEntries(req.keys) });
       throw e;

@@ -15,10 +15,12 @@ import type { BlobStore } from '../store/blobs/blob-store.js';
 import type { Condition, IndexStore, RetrieveScope, StoredInstance } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorize } from '../security/policy.js';
+import type { AccessControl } from './access.js';
 import type { AuditSink } from './audit-port.js';
 import type { PixelJobs } from './pixel-port.js';
+import { throttle, type RateLimiter } from './rate-limit.js';
 
-export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink }
+export interface RetrieveDeps { index: IndexStore; blobs: BlobStore; audit: AuditSink; access: AccessControl; limits?: RateLimiter }
 
 export function checkScope(scope: RetrieveScope): void {
   for (const v of [scope.StudyInstanceUID, scope.SeriesInstanceUID, scope.SOPInstanceUID]) {
@@ -29,16 +31,21 @@ export function checkScope(scope: RetrieveScope): void {
 export class RetrieveService {
   constructor(private readonly deps: RetrieveDeps) {}
 
-  /** The instances of a scope, after the access check; throws not-found when there are none. */
+  /**
+   * The instances of a scope, after the access check; throws not-found when there are none. An
+   * object outside the caller's data scope is not found either: the answer never says it exists.
+   */
   async resolve(principal: Principal, scope: RetrieveScope, action: 'view' | 'download' = 'download'): Promise<StoredInstance[]> {
     checkScope(scope);
-    authorize(principal, action, { studyInstanceUid: scope.StudyInstanceUID });
-    const list = await this.deps.index.listInstances(scope);
+    authorize(principal, action);
+    await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve', true);
+    const list = await this.deps.index.listInstances({ ...scope, within: this.deps.access.scope(principal) });
     if (list.length === 0) {
       await this.deps.audit.record({ action: 'retrieve', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
       throw notFound();
     }
     await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies: [scope.StudyInstanceUID], instances: list.length });
+    this.deps.limits?.charge(principal, list.reduce((n, i) => n + i.size, 0));
     return list;
   }
 
@@ -58,20 +65,24 @@ export class RetrieveService {
     uidList('SeriesInstanceUID', keys.SeriesInstanceUID);
     uidList('SOPInstanceUID', keys.SOPInstanceUID);
     if (conditions.length === 0) throw badRequest('no unique key to retrieve by');
-    const rows = await this.deps.index.query({ level: 'IMAGE', conditions, limit: max + 1, offset: 0 });
+    authorize(principal, 'download');
+    await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve', true);
+    // Instances outside the caller's scope are not matched at all, as if they were not stored.
+    const rows = await this.deps.index.query({ level: 'IMAGE', conditions, limit: max + 1, offset: 0, within: this.deps.access.scope(principal) });
     if (rows.length > max) throw new RampartError('too-large', `more than ${max} instances in one retrieve`);
     const list = rows.map((r) => r.instance!).filter(Boolean);
     const studies = [...new Set(list.map((i) => i.StudyInstanceUID))];
-    for (const st of studies) authorize(principal, 'download', { studyInstanceUid: st });
     await this.deps.audit.record({ action: 'retrieve', outcome: 'success', principal, studies, instances: list.length });
+    this.deps.limits?.charge(principal, list.reduce((n, i) => n + i.size, 0));
     return list;
   }
 
   /** Stored metadata JSON strings (with bulk markers) of a scope. */
   async metadata(principal: Principal, scope: RetrieveScope): Promise<{ instance: StoredInstance; json: string }[]> {
     checkScope(scope);
-    authorize(principal, 'view', { studyInstanceUid: scope.StudyInstanceUID });
-    const list = await this.deps.index.listInstanceJson(scope);
+    authorize(principal, 'view');
+    await throttle(this.deps.limits, this.deps.audit, principal, 'retrieve');
+    const list = await this.deps.index.listInstanceJson({ ...scope, within: this.deps.access.scope(principal) });
     if (list.length === 0) {
       await this.deps.audit.record({ action: 'metadata', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
       throw notFound();
@@ -96,8 +107,8 @@ export class DeleteService {
 
   async delete(principal: Principal, scope: RetrieveScope): Promise<number> {
     checkScope(scope);
-    authorize(principal, 'delete', { studyInstanceUid: scope.StudyInstanceUID });
-    const removed = await this.deps.index.deleteScope(scope);
+    authorize(principal, 'delete');
+    const removed = await this.deps.index.deleteScope({ ...scope, within: this.deps.access.scope(principal) });
     if (removed.length === 0) {
       await this.deps.audit.record({ action: 'delete', outcome: 'failure', principal, studies: [scope.StudyInstanceUID], reason: 'not-found' });
       throw notFound();

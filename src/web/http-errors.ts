@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   'not-acceptable': 406,
   'unsupported-media-type': 415,
   unavailable: 503,
+  'rate-limited': 429,
   internal: 500,
 };
 
@@ -34,6 +35,8 @@ export function sendError(res: ServerResponse, e: unknown, log: (msg: string) =>
     return;
   }
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  const retry = isRampartError(e, 'rate-limited') ? e.detail?.retryAfterSeconds : undefined;
+  if (typeof retry === 'number') headers['retry-after'] = String(retry);
   if (status === 401) headers['www-authenticate'] = 'Bearer realm="rampart", Basic realm="rampart", charset="UTF-8"';
   res.writeHead(status, headers);
   res.end(JSON.stringify({ error: code, message }));

@@ -8,6 +8,10 @@ import { isLoopback } from '../config/schema.js';
 import { RampartError, notFound } from '../errors.js';
 import { ensureCertificate } from '../security/crypto/node-cert.js';
 import type { Principal } from '../security/principal.js';
+import { registerBreakGlassApi } from './api/break-glass.js';
+import { registerGrantsApi } from './api/grants.js';
+import { registerSharesApi } from './api/shares.js';
+import { shareHandler } from './share-page.js';
 import { registerDelete } from './dicomweb/delete.js';
 import type { DicomWebDeps } from './dicomweb/context.js';
 import { registerQido } from './dicomweb/qido.js';
@@ -31,7 +35,11 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const deps: DicomWebDeps = {
     ingest: node.ingest, query: node.query, retrieve: node.retrieve, render: node.render, deleter: node.deleter,
     limits: { maxBodyBytes: cfg.dicomweb.maxBodyBytes, maxParts: cfg.dicomweb.maxPartsPerRequest, maxInstanceBytes: cfg.storage.maxInstanceBytes },
-    baseUrl: (req) => `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${cfg.dicomweb.prefix}`,
+    baseUrl: (req) => {
+      // Under a share link the study's URLs stay under the link, where its session cookie goes.
+      const shared = /^\/s\/(rsh_[A-Za-z0-9_-]{43})\/dicom-web\//.exec(req.url ?? '');
+      return `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}${shared ? `/s/${shared[1]}/dicom-web` : cfg.dicomweb.prefix}`;
+    },
   };
   registerQido(router, deps);
   registerWado(router, deps);
@@ -64,6 +72,13 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
     },
   });
   const appFiles = AppFiles.load();
+  // The JSON API for people and scripts (grants, break-glass, share links), behind the same authentication.
+  const accessApi = new Router<Principal>();
+  registerGrantsApi(accessApi, node);
+  registerBreakGlassApi(accessApi, node);
+  const origin = (req: IncomingMessage) => cfg.access.publicUrl ?? `${tls ? 'https' : 'http'}://${safeHost(req.headers.host, cfg.http.host, cfg.http.port)}`;
+  registerSharesApi(accessApi, node, origin);
+  const share = shareHandler(node, router, tls, log);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     setSecurityHeaders(res, tls);
@@ -92,6 +107,11 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         if (!(await appFiles).serve(req, res, url.pathname)) throw notFound();
         return;
       }
+      // Share links are the one deliberately anonymous door besides /healthz; the link is the credential.
+      if (url.pathname.startsWith('/s/')) {
+        await share(req, res, url.pathname, url.searchParams);
+        return;
+      }
       const open = publicRoutes.match(req.method ?? 'GET', url.pathname);
       if (open !== undefined && open !== 'method') {
         await open.handler({ req, res, params: open.params, query: url.searchParams, principal: null });
@@ -111,7 +131,12 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
           await b.handler({ req, res, params: b.params, query: url.searchParams, principal: caller.principal });
           return;
         }
-        if (a === 'method' || b === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        const c = accessApi.match(req.method ?? 'GET', url.pathname.slice('/api'.length));
+        if (c !== undefined && c !== 'method') {
+          await c.handler({ req, res, params: c.params, query: url.searchParams, principal: caller.principal });
+          return;
+        }
+        if (a === 'method' || b === 'method' || c === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
         throw notFound();
       }
       const principal = caller.principal;

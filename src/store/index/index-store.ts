@@ -23,8 +23,22 @@ export interface Condition { column: Column; match: Match }
 
 export type Level = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
 
+/**
+ * What a principal may see, pushed into the SQL of every read so paging, counts and limits only
+ * ever count visible rows. Absent means everything (and costs nothing). A study is visible when
+ * its UID is listed, or a live grant of the grantee names it or its patient (by Patient ID).
+ */
+export interface DataScope {
+  /** Studies visible by UID (a share link's one study). */
+  studies?: readonly string[];
+  /** Grants held by this user or these groups, unexpired at `at` (ISO 8601), make data visible. */
+  grantees?: { userId: string | null; groups: readonly string[]; at: string };
+}
+
 export interface IndexQuery {
   level: Level;
+  /** Only rows within this scope; absent = all. */
+  within?: DataScope;
   /** All must hold (AND). Conditions on columns of a higher level restrict through the hierarchy. */
   conditions: Condition[];
   limit: number;
@@ -95,7 +109,11 @@ export interface QueryRow {
   instance?: StoredInstance;
 }
 
-export interface RetrieveScope { StudyInstanceUID: string; SeriesInstanceUID?: string; SOPInstanceUID?: string }
+export interface RetrieveScope {
+  StudyInstanceUID: string; SeriesInstanceUID?: string; SOPInstanceUID?: string;
+  /** Only instances within this scope; absent = all. Outside looks exactly like missing. */
+  within?: DataScope;
+}
 
 export interface IndexStore {
   /** Creates or upgrades the schema. */

@@ -2,11 +2,11 @@
 // Matching follows PS3.4 C.2.2.2 (single value, wildcard, range, UID list); counters are
 // columns kept up to date inside the insert/delete transactions, so queries read them directly.
 
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool, type Transaction } from 'kysely';
 import { alreadyExists, badRequest, notFound } from '../../errors.js';
 import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from './account-store.js';
 import type {
-  Column, Condition, IndexQuery, IndexStore, InsertOutcome, InstanceIndexEntry, Level, Match,
+  Column, Condition, DataScope, IndexQuery, IndexStore, InsertOutcome, InstanceIndexEntry, Level, Match,
   OverwritePolicy, QueryRow, RetrieveScope, StudyOrder, StoredInstance,
 } from './index-store.js';
 import {
@@ -93,6 +93,35 @@ function whereAll(eb: EB, conditions: Condition[], level: Level): Expression<Sql
   }
   return eb.and(parts);
 }
+
+/** Who holds a grant: the user by id, or any of the groups by name. */
+function grantSubject(g: NonNullable<DataScope['grantees']>): RawBuilder<SqlBool> {
+  const parts: RawBuilder<SqlBool>[] = [];
+  if (g.userId !== null) parts.push(sql<SqlBool>`(g.subject_kind = 'user' and g.subject = ${g.userId})`);
+  if (g.groups.length > 0) parts.push(sql<SqlBool>`(g.subject_kind = 'group' and g.subject in (${sql.join([...g.groups])}))`);
+  return parts.length === 0 ? sql<SqlBool>`1 = 0` : sql<SqlBool>`(${sql.join(parts, sql` or `)})`;
+}
+
+/**
+ * True for rows whose study is within the scope: listed, or named (by study or by Patient ID) by
+ * a live grant of the grantee. `study` and `patient` are the row's StudyInstanceUID and PatientID.
+ */
+export function visibleExpr(w: DataScope, study: RawBuilder<unknown>, patient: RawBuilder<unknown>): RawBuilder<SqlBool> {
+  const parts: RawBuilder<SqlBool>[] = [];
+  if (w.studies !== undefined && w.studies.length > 0) parts.push(sql<SqlBool>`${study} in (${sql.join([...w.studies])})`);
+  if (w.grantees !== undefined) {
+    const who = grantSubject(w.grantees);
+    const live = sql<SqlBool>`(g.expires_at is null or g.expires_at > ${w.grantees.at})`;
+    parts.push(sql<SqlBool>`${study} in (select g.study_instance_uid from grants g where g.study_instance_uid is not null and ${who} and ${live})`);
+    parts.push(sql<SqlBool>`${patient} in (select g.patient_id from grants g where g.patient_id is not null and ${who} and ${live})`);
+  }
+  return parts.length === 0 ? sql<SqlBool>`1 = 0` : sql<SqlBool>`(${sql.join(parts, sql` or `)})`;
+}
+
+const ST_UID = sql.ref('st.study_instance_uid');
+const P_ID = sql.ref('p.patient_id');
+/** The PatientID of the row's study, for queries that do not join patients. */
+const ST_PATIENT_ID = sql`(select p2.patient_id from patients p2 where p2.pk = st.patient_pk)`;
 
 const toInt = (s: string): number => (/^\s*[+-]?\d{1,9}\s*$/.test(s) ? parseInt(s, 10) : NO_NUMBER);
 
@@ -218,18 +247,38 @@ export class KyselyIndexStore implements IndexStore, AccountStore {
   // ---- IndexStore: reads ----
 
   async query(q: IndexQuery): Promise<QueryRow[]> {
-    const where = (eb: EB) => whereAll(eb, q.conditions, q.level);
+    const w = q.within;
+    const where = (eb: EB) => {
+      const e = whereAll(eb, q.conditions, q.level);
+      return w === undefined || q.level === 'PATIENT' ? e : eb.and([e, visibleExpr(w, ST_UID, P_ID)]);
+    };
     const db = this.db as unknown as Kysely<Aliased>;
     switch (q.level) {
       case 'PATIENT': {
-        const rows = await db.selectFrom('patients as p')
-          .where((eb) => where(eb as unknown as EB))
-          .select(['p.json', 'p.num_studies', 'p.num_series', 'p.num_instances'])
-          .orderBy('p.patient_name_norm').orderBy('p.pk')
-          .limit(q.limit).offset(q.offset).execute();
+        const w = q.within;
+        // Within a scope, a patient shows when one of its studies is visible, and its counts
+        // count only the visible studies (a grant on one study says nothing of the others).
+        const seen = w && visibleExpr(w, sql.ref('s2.study_instance_uid'), P_ID);
+        const rows = w && seen
+          ? await db.selectFrom('patients as p')
+            .where((eb) => where(eb as unknown as EB))
+            .where(sql<SqlBool>`exists (select 1 from studies s2 where s2.patient_pk = p.pk and ${seen})`)
+            .select([
+              'p.json',
+              sql<number>`(select count(*) from studies s2 where s2.patient_pk = p.pk and ${seen})`.as('num_studies'),
+              sql<number>`(select coalesce(sum(s2.num_series), 0) from studies s2 where s2.patient_pk = p.pk and ${seen})`.as('num_series'),
+              sql<number>`(select coalesce(sum(s2.num_instances), 0) from studies s2 where s2.patient_pk = p.pk and ${seen})`.as('num_instances'),
+            ])
+            .orderBy('p.patient_name_norm').orderBy('p.pk')
+            .limit(q.limit).offset(q.offset).execute()
+          : await db.selectFrom('patients as p')
+            .where((eb) => where(eb as unknown as EB))
+            .select(['p.json', 'p.num_studies', 'p.num_series', 'p.num_instances'])
+            .orderBy('p.patient_name_norm').orderBy('p.pk')
+            .limit(q.limit).offset(q.offset).execute();
         return rows.map((r) => ({
-          patientJson: r.json, numberOfPatientRelatedStudies: r.num_studies,
-          numberOfPatientRelatedSeries: r.num_series, numberOfPatientRelatedInstances: r.num_instances,
+          patientJson: r.json, numberOfPatientRelatedStudies: Number(r.num_studies),
+          numberOfPatientRelatedSeries: Number(r.num_series), numberOfPatientRelatedInstances: Number(r.num_instances),
         }));
       }
       case 'STUDY': {
@@ -408,6 +457,7 @@ function joined(db: Kysely<DB>) {
 
 function scoped(db: Kysely<DB>, scope: RetrieveScope) {
   let q = joined(db).where('st.study_instance_uid', '=', scope.StudyInstanceUID);
+  if (scope.within !== undefined) q = q.where(visibleExpr(scope.within, ST_UID, ST_PATIENT_ID));
   if (scope.SeriesInstanceUID !== undefined) q = q.where('se.series_instance_uid', '=', scope.SeriesInstanceUID);
   if (scope.SOPInstanceUID !== undefined) q = q.where('i.sop_instance_uid', '=', scope.SOPInstanceUID);
   return q;

@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll } from 'vitest';
 import { runAuthStoreContract } from './auth-store.contract.js';
+import { runAccessStoreContract } from './access-store.contract.js';
 import { runIndexStoreContract } from './index-store.contract.js';
 import { KyselyAuthStore } from './kysely-auth-store.js';
 import { openPostgresIndex } from './postgres.js';
@@ -35,4 +36,10 @@ runAuthStoreContract('PostgreSQL', async () => {
   if (server === undefined) throw new Error('PostgreSQL server did not start');
   const index = await openPostgresIndex(await server.createDatabase(`auth_${++databases}`));
   return { store: new KyselyAuthStore(index.db), cleanup: () => index.close() };
+});
+
+runAccessStoreContract('PostgreSQL', async () => {
+  if (server === undefined) throw new Error('PostgreSQL server did not start');
+  const store = await openPostgresIndex(await server.createDatabase(`access_${++databases}`));
+  return { store, cleanup: () => store.close() };
 });

@@ -107,6 +107,48 @@ export interface DB extends AuthTables {
   tokens: TokenTable;
   peers: PeerTable;
   schema_version: SchemaVersionTable;
+  user_groups: UserGroupTable;
+  grants: GrantTable;
+  shares: ShareTable;
+}
+
+// ---- authorization: groups, grants, share links (added without a version bump: new tables only) ----
+
+export interface UserGroupTable {
+  user_id: string;
+  group_name: string;
+}
+
+export interface GrantTable {
+  id: string;
+  /** 'user' (subject is a user id) or 'group' (subject is a group name). */
+  subject_kind: string;
+  subject: string;
+  study_instance_uid: string | null;
+  patient_id: string | null;
+  expires_at: string | null;
+  granted_by: string;
+  created_at: string;
+  /** 'grant' or 'break-glass'. */
+  kind: string;
+  reason: string | null;
+}
+
+export interface ShareTable {
+  id: string;
+  token_hash: string;
+  study_instance_uid: string;
+  /** 'view' or 'download'. */
+  access: string;
+  expires_at: string;
+  single_use: number; // 0/1
+  pin_hash: string | null;
+  created_by: string;
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  use_count: number;
+  failed_pin_attempts: number;
 }
 
 export interface PeerTable {
@@ -235,6 +277,40 @@ export async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
     // ---- identity (authentication) tables: additive, see auth-schema.ts ----
     await migrateAuth(trx as unknown as Kysely<AuthTables>, text);
     // ---- end identity tables ----
+    // ---- authorization tables (groups, grants, share links): new tables, created if missing ----
+    await trx.schema.createTable('user_groups').ifNotExists()
+      .addColumn('user_id', text, (c) => c.notNull())
+      .addColumn('group_name', text, (c) => c.notNull())
+      .addPrimaryKeyConstraint('user_groups_pk', ['user_id', 'group_name'])
+      .execute();
+    await trx.schema.createTable('grants').ifNotExists()
+      .addColumn('id', text, (c) => c.primaryKey())
+      .addColumn('subject_kind', text, (c) => c.notNull())
+      .addColumn('subject', text, (c) => c.notNull())
+      .addColumn('study_instance_uid', text)
+      .addColumn('patient_id', text)
+      .addColumn('expires_at', text)
+      .addColumn('granted_by', text, (c) => c.notNull())
+      .addColumn('created_at', text, (c) => c.notNull())
+      .addColumn('kind', text, (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .execute();
+    await trx.schema.createTable('shares').ifNotExists()
+      .addColumn('id', text, (c) => c.primaryKey())
+      .addColumn('token_hash', text, (c) => c.notNull().unique())
+      .addColumn('study_instance_uid', text, (c) => c.notNull())
+      .addColumn('access', text, (c) => c.notNull())
+      .addColumn('expires_at', text, (c) => c.notNull())
+      .addColumn('single_use', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('pin_hash', 'text')
+      .addColumn('created_by', text, (c) => c.notNull())
+      .addColumn('created_at', text, (c) => c.notNull())
+      .addColumn('revoked_at', text)
+      .addColumn('last_used_at', text)
+      .addColumn('use_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('failed_pin_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    // ---- end of authorization tables ----
 
     const indexes: [string, keyof DB, string[]][] = [
       ['patients_patient_name_norm', 'patients', ['patient_name_norm']],
@@ -251,6 +327,11 @@ export async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
       ['instances_series_pk', 'instances', ['series_pk', 'instance_number_int']],
       ['instances_sop_class_uid', 'instances', ['sop_class_uid']],
       ['tokens_user_id', 'tokens', ['user_id']],
+      // authorization: the scope subqueries look grants up by subject, then study or patient
+      ['grants_subject_study', 'grants', ['subject_kind', 'subject', 'study_instance_uid']],
+      ['grants_subject_patient', 'grants', ['subject_kind', 'subject', 'patient_id']],
+      ['user_groups_group', 'user_groups', ['group_name']],
+      ['shares_created_by', 'shares', ['created_by']],
     ];
     for (const [name, table, columns] of indexes) {
       await trx.schema.createIndex(name).ifNotExists().on(table).columns(columns).execute();

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAuthStoreContract } from './auth-store.contract.js';
+import { runAccessStoreContract } from './access-store.contract.js';
 import { runIndexStoreContract } from './index-store.contract.js';
 import { KyselyAuthStore } from './kysely-auth-store.js';
 import { openSqliteIndex } from './sqlite.js';
@@ -30,4 +31,10 @@ runAuthStoreContract('SQLite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+runAccessStoreContract('SQLite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-access-'));
+  const store = await openSqliteIndex(join(dir, 'index.sqlite'));
+  return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
 });

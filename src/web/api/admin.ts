@@ -8,7 +8,7 @@ import { ACTIONS, authorize, can } from '../../security/policy.js';
 import { ROLES, type Role } from '../../store/index/account-store.js';
 import type { Router } from '../router.js';
 import { readJson, sendJson } from './json.js';
-import { optString } from './worklist.js';
+import { optText } from './worklist.js';
 import { describeSettings, securityStatus } from './settings.js';
 
 export interface AdminApiDeps {
@@ -29,8 +29,8 @@ export function registerAdminApi(router: Router<Principal>, deps: AdminApiDeps):
   router.add('GET', '/api/admin/users', async ({ res, principal }) => sendJson(res, 200, await admin.listUsers(principal)));
   router.add('POST', '/api/admin/users', async ({ req, res, principal }) => {
     const body = await readJson(req);
-    const username = optString(body.username, 'username', 64) ?? '';
-    const role = optString(body.role, 'role', 32) as Role;
+    const username = optText(body.username, 'username', 64) ?? '';
+    const role = optText(body.role, 'role', 32) as Role;
     if (!ROLES.includes(role)) throw badRequest(`role is one of ${ROLES.join(', ')}`);
     sendJson(res, 201, await admin.createUser(principal, username, role));
   });

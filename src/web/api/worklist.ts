@@ -10,7 +10,7 @@ import type { DicomWebDeps } from '../dicomweb/context.js';
 import { readJson, sendJson } from './json.js';
 
 /** An optional string member of at most `max` characters ('' and null count as absent). */
-export function optString(v: unknown, name: string, max = 256): string | undefined {
+export function optText(v: unknown, name: string, max = 256): string | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v !== 'string' || v.length > max) throw badRequest(`${name} must be a string of at most ${max} characters`);
   return v;
@@ -25,16 +25,16 @@ export const WORKLIST_MAX_PAGE = 200;
 /** The body's filters as QIDO match keys; a name without wildcard matches as a prefix, the way people type. */
 export function worklistRequest(body: Record<string, unknown>): QueryRequest {
   const keys = new Map<string, string>();
-  const name = optString(body.patientName, 'patientName', 128);
+  const name = optText(body.patientName, 'patientName', 128);
   if (name) keys.set('00100010', /[*?]/.test(name) ? name : `${name}*`);
-  const id = optString(body.patientId, 'patientId', 64);
+  const id = optText(body.patientId, 'patientId', 64);
   if (id) keys.set('00100020', id);
-  const acc = optString(body.accession, 'accession', 64);
+  const acc = optText(body.accession, 'accession', 64);
   if (acc) keys.set('00080050', acc);
-  const from = optString(body.dateFrom, 'dateFrom', 8), to = optString(body.dateTo, 'dateTo', 8);
+  const from = optText(body.dateFrom, 'dateFrom', 8), to = optText(body.dateTo, 'dateTo', 8);
   if ((from && !DATE.test(from)) || (to && !DATE.test(to))) throw badRequest('dates are YYYYMMDD');
   if (from || to) keys.set('00080020', `${from ?? ''}-${to ?? ''}`);
-  const modality = optString(body.modality, 'modality', 16);
+  const modality = optText(body.modality, 'modality', 16);
   if (modality) {
     if (!/^[A-Z0-9_]{1,16}$/.test(modality)) throw badRequest('modality is a code such as CT or MR');
     keys.set('00080061', modality);
@@ -42,7 +42,7 @@ export function worklistRequest(body: Record<string, unknown>): QueryRequest {
   const limit = body.limit ?? 50, offset = body.offset ?? 0;
   if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > WORKLIST_MAX_PAGE) throw badRequest(`limit is 1-${WORKLIST_MAX_PAGE}`);
   if (!Number.isInteger(offset) || (offset as number) < 0 || (offset as number) > 1e9) throw badRequest('offset is a non-negative integer');
-  const sort = optString(body.sort, 'sort', 16) ?? 'date';
+  const sort = optText(body.sort, 'sort', 16) ?? 'date';
   const column = SORTABLE[sort];
   if (!column) throw badRequest(`sort is one of ${Object.keys(SORTABLE).join(', ')}`);
   const descending = body.descending === undefined ? column === 'StudyDate' : body.descending === true;

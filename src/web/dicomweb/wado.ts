@@ -128,7 +128,18 @@ export function registerWado(router: Router<Principal>, deps: DicomWebDeps): voi
     await sendMultipart(req, res, b.mediaType, '', b.parts.map((p) => ({ contentType: b.mediaType, body: p })));
   };
 
+  // Rendered resources (PS3.18 10.4.1.1.3) need image codecs Rampart does not ship yet. The
+  // access check still comes first, so outside the caller's scope the answer is 404, not 406.
+  const rendered = async ({ params, principal }: Ctx) => {
+    await deps.retrieve.resolve(principal, scopeOf(params), 'view');
+    throw new RampartError('not-acceptable', 'rendered images are not available yet; retrieve the instances or frames');
+  };
+
   router.add('GET', '/studies/:study', retrieve(false));
+  router.add('GET', '/studies/:study/rendered', rendered);
+  router.add('GET', '/studies/:study/series/:series/rendered', rendered);
+  router.add('GET', '/studies/:study/series/:series/instances/:instance/rendered', rendered);
+  router.add('GET', '/studies/:study/series/:series/instances/:instance/frames/:frames/rendered', rendered);
   router.add('GET', '/studies/:study/series/:series', retrieve(false));
   router.add('GET', '/studies/:study/series/:series/instances/:instance', retrieve(true));
   router.add('GET', '/studies/:study/metadata', metadata);
