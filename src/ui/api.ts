@@ -12,7 +12,9 @@ let onUnauthenticated: () => void = () => undefined;
 export function setCsrfToken(t: string | undefined): void { csrfToken = t; }
 export function onSessionLost(fn: () => void): void { onUnauthenticated = fn; }
 
-export const DICOMWEB = '/dicom-web';
+/** The DICOMweb root: the archive's, or a share link's own (share mode). */
+export let DICOMWEB = '/dicom-web';
+export function setDicomWebRoot(root: string): void { DICOMWEB = root; }
 
 export async function request(method: string, path: string, body?: unknown, accept = 'application/json', quiet401 = false): Promise<Response> {
   const headers: Record<string, string> = { accept };

@@ -6,6 +6,8 @@ import { h, link } from './dom.js';
 import { isUid } from './dicom-json.js';
 import { startIdleTimer, wipeScreen } from './idle.js';
 import { loadMe, logout, type Me } from './session.js';
+import { shareButton } from './share.js';
+import { startShareMode } from './share-mode.js';
 import { signInPage } from './signin.js';
 import { studyPage } from './study.js';
 import { viewerPage } from './viewer/viewer.js';
@@ -20,7 +22,7 @@ function route(): void {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   let view: HTMLElement;
   const [head, a, b] = parts;
-  if (head === 'study' && a && isUid(a)) view = studyPage(a);
+  if (head === 'study' && a && isUid(a)) view = studyPage(a, me.permissions.includes('share') ? () => shareButton(a) : undefined);
   else if (head === 'viewer' && a && b && isUid(a) && isUid(b)) view = viewerPage(a, b);
   else if (head === 'admin' && me.permissions.includes('administer')) view = adminPage(a ?? 'users');
   else view = worklistPage();
@@ -61,6 +63,11 @@ async function start(): Promise<void> {
   route();
 }
 
-onSessionLost(() => { if (me) void endSession('Your session has ended. Sign in again.'); });
-window.addEventListener('hashchange', route);
-void start();
+const shareView = /^\/s\/([A-Za-z0-9_-]{1,100})\/view$/.exec(location.pathname);
+if (shareView) {
+  startShareMode(root, shareView[1]!);
+} else {
+  onSessionLost(() => { if (me) void endSession('Your session has ended. Sign in again.'); });
+  window.addEventListener('hashchange', route);
+  void start();
+}

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const APP_PREFIX = '/app/';
 /** The sign-in page asks here whether single sign-on is configured. */
 export const SIGN_IN_OPTIONS = '/app/sign-in-options.json';
+/** A share link's viewer page: the app's index, in share mode. */
+export const SHARE_VIEW = /^\/s\/[A-Za-z0-9_-]{1,100}\/view$/;
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',

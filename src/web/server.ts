@@ -23,7 +23,7 @@ import { authenticateRequest, SessionCookies, type Caller } from './api/session-
 import { sendError } from './http-errors.js';
 import { registerAdminApi } from './api/admin.js';
 import { registerWorklist } from './api/worklist.js';
-import { APP_PREFIX, AppFiles, SIGN_IN_OPTIONS } from './app-static.js';
+import { APP_PREFIX, AppFiles, SHARE_VIEW, SIGN_IN_OPTIONS } from './app-static.js';
 import { Router } from './router.js';
 import { setSecurityHeaders } from './security-headers.js';
 
@@ -105,6 +105,12 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       }
       if (read && (url.pathname === '/app' || url.pathname.startsWith(APP_PREFIX))) {
         if (!(await appFiles).serve(req, res, url.pathname)) throw notFound();
+        return;
+      }
+      // The app, in share mode, for a share link's recipient: the page holds no data; the images
+      // come from /s/<token>/dicom-web with the share session's cookie.
+      if (read && SHARE_VIEW.test(url.pathname)) {
+        if (!(await appFiles).serve(req, res, APP_PREFIX)) throw notFound();
         return;
       }
       // Share links are the one deliberately anonymous door besides /healthz; the link is the credential.

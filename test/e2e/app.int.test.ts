@@ -352,6 +352,70 @@ describe('the administration pages', () => {
   });
 });
 
+describe('sharing a study', () => {
+  let link = '';
+
+  it('grants the study to a user from the share dialog', async () => {
+    await page.goto(`${t.url}/app/#/study/${data.ctStudy}`);
+    await page.getByRole('button', { name: 'Share…' }).click();
+    await page.waitForSelector('dialog.share-dialog[open]');
+    await page.getByLabel('Name').fill('dr.house');
+    await page.getByRole('button', { name: 'Grant', exact: true }).click();
+    await page.waitForSelector('form[aria-label="Grant access"] .result:text("Granted")');
+    const user = await t.node.index.getUserByName('dr.house');
+    expect((await t.node.accessStore.listGrants()).some((g) => g.subject === user!.id || g.subject === 'dr.house')).toBe(true);
+  });
+
+  it('creates a single-use link with a PIN, shown once, and lists it', async () => {
+    await page.getByLabel('Single use').check();
+    await page.getByLabel('PIN (optional)').fill('4711');
+    await page.getByRole('button', { name: 'Create link' }).click();
+    await page.waitForSelector('input.share-url');
+    link = await page.locator('input.share-url').inputValue();
+    expect(link).toMatch(new RegExp(`^${t.url}/s/[A-Za-z0-9_-]+$`));
+    await page.waitForSelector('.share-list td:text("active")');
+    expect(await page.locator('.share-list tbody tr').count()).toBe(1);
+    expect(await page.locator('.share-list').textContent()).toContain('single use, PIN, view only');
+  });
+
+  it('opens the link in a fresh browser context with its PIN, showing only that study, in the viewer', async () => {
+    const fresh = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    await watchForInjection(fresh);
+    const p = await fresh.newPage();
+    await p.goto(link);
+    await p.getByLabel('PIN').fill('4711');
+    await p.getByRole('button', { name: 'Open the study' }).click();
+    await p.getByRole('link', { name: 'Open the images in the viewer' }).click();
+    await p.waitForSelector('.series-list a');
+    expect(await p.locator('.patient-banner .name .value').textContent()).toBe('STACK, CT');
+    expect(await p.locator('.topbar').textContent()).toContain('Shared study');
+    expect(await p.locator('text=Worklist').count()).toBe(0);
+    await p.locator('.series-list a').first().click();
+    await p.waitForSelector('main.viewer[data-ready="true"]:not([data-loading])');
+    const png = await p.locator('canvas.viewport').screenshot();
+    await writeFile(join(shots, 'share-viewer.png'), png);
+    expect(greyStats(decodePng(png)).variance).toBeGreaterThan(200);
+    // Another study through the same link answers like a missing one.
+    const other = await p.evaluate(async (uid) => (await fetch(`${location.pathname.replace(/\/view$/, '')}/dicom-web/studies/${uid}/metadata`)).status, data.mfStudy);
+    expect(other).toBe(404);
+    // The archive's own API stays closed to the link.
+    expect(await p.evaluate(async () => (await fetch('/api/worklist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status)).toBe(401);
+    expect((await injectionState(p)).csp).toEqual([]);
+    await fresh.close();
+  });
+
+  it('revokes the link from the dialog, after which the link is refused', async () => {
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.waitForSelector('.share-list td:text("revoked")');
+    const fresh = await browser.newContext();
+    const p = await fresh.newPage();
+    const res = await p.goto(link);
+    expect(res?.status()).toBe(410);
+    expect(await p.locator('body').textContent()).toContain('withdrawn');
+    await fresh.close();
+  });
+});
+
 describe('idle logoff', () => {
   it('clears the screen and returns to sign-in after the idle time', async () => {
     const p = await context.newPage();
