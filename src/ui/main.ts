@@ -1,6 +1,7 @@
 // The app's entry: who is signed in, the top bar, routing on the address fragment (never sent to
 // a server), and idle logoff. Routes: #/ (worklist), #/study/UID, #/viewer/STUDY/SERIES, #/admin/PAGE.
 import { onSessionLost } from './api.js';
+import { accountPage } from './account.js';
 import { adminPage } from './admin.js';
 import { h, link } from './dom.js';
 import { isUid } from './dicom-json.js';
@@ -25,6 +26,7 @@ function route(): void {
   if (head === 'study' && a && isUid(a)) view = studyPage(a, me.permissions.includes('share') ? () => shareButton(a) : undefined);
   else if (head === 'viewer' && a && b && isUid(a) && isUid(b)) view = viewerPage(a, b);
   else if (head === 'admin' && me.permissions.includes('administer')) view = adminPage(a ?? 'users');
+  else if (head === 'account') view = accountPage();
   else view = worklistPage();
   root.replaceChildren(topBar(me), view);
   document.title = 'Rampart';
@@ -39,6 +41,7 @@ function topBar(m: Me): HTMLElement {
     m.permissions.includes('administer') ? link('/admin/users', 'Administration') : null,
     h('span', { class: 'spacer' }),
     h('span', { class: 'who', text: `${m.username} (${m.role})` }),
+    link('/account', 'My account'),
     signOut);
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, injectionState, watchForInjection } from '../support/browser.js';
+import { createUser } from '../../src/security/authenticate.js';
+import { base32Decode, totp } from '../../src/security/totp.js';
 import { buildOnce } from '../support/build.js';
 import { startTestNode, type TestNode } from '../support/node.js';
 import { decodePng, differingFraction, greyStats, type Rgba } from '../support/png.js';
@@ -417,6 +419,56 @@ describe('sharing a study', () => {
     const res = await p.goto(link);
     expect(res?.status()).toBe(410);
     expect(await p.locator('body').textContent()).toContain('withdrawn');
+    await fresh.close();
+  });
+});
+
+describe('a second factor', () => {
+  it('is set up on the account page, then asked for at sign-in, as a TOTP code or a recovery code', async () => {
+    const { password } = await createUser(t.node.index, 'tess', 'radiologist');
+    const fresh = await browser.newContext();
+    await watchForInjection(fresh);
+    const p = await fresh.newPage();
+    const signIn = async () => {
+      await p.waitForSelector('form.signin');
+      await p.getByLabel('User name').fill('tess');
+      await p.getByLabel('Password').fill(password);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+    };
+    await p.goto(`${t.url}/app/`);
+    await signIn();
+    await p.waitForSelector('table.studies');
+    await p.getByRole('link', { name: 'My account' }).click();
+    await p.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const secret = (await p.locator('.totp-secret').textContent())!;
+    expect(await p.locator('img.qr').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    const key = base32Decode(secret);
+    await p.getByLabel('Code from the app').fill(totp(key, new Date(Date.now() - 30_000)));
+    await p.getByRole('button', { name: 'Confirm' }).click();
+    await p.waitForSelector('.recovery-codes li');
+    const recovery = (await p.locator('.recovery-codes li').allTextContents())[0]!;
+    expect(await p.locator('.sessions button:text("This one")').count()).toBe(1);
+
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await signIn();
+    await p.waitForSelector('form[aria-label="Second factor"]');
+    await p.getByLabel('Code from your authenticator app').fill('000000' === totp(key, new Date()) ? '111111' : '000000');
+    await p.getByRole('button', { name: 'Continue' }).click();
+    await p.waitForSelector('form[aria-label="Second factor"] .error:text("not right")');
+    await p.getByLabel('Code from your authenticator app').fill(totp(key, new Date()));
+    await p.getByRole('button', { name: 'Continue' }).click();
+    await p.waitForSelector('table.studies');
+    expect(await p.locator('.topbar .who').textContent()).toBe('tess (radiologist)');
+    expect(await p.locator('text=Administration').count()).toBe(0);
+
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await signIn();
+    await p.waitForSelector('form[aria-label="Second factor"]');
+    await p.getByLabel('This is a recovery code').check();
+    await p.getByLabel('Code from your authenticator app').fill(recovery);
+    await p.getByRole('button', { name: 'Continue' }).click();
+    await p.waitForSelector('table.studies');
+    expect((await injectionState(p)).csp).toEqual([]);
     await fresh.close();
   });
 });
