@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests talk to: DCMTK (real DIMSE peer and dcmdump), pydicom and numpy
 # (sample files and an independent reader), PostgreSQL (the index contract on a real server),
 # openssl (the node's self-signed certificate), nmap (its DICOM scripts probe the DIMSE port),
-# Chromium (the web app's end-to-end tests drive it headless through playwright-core).
+# chromium (headless, driven by playwright-core: passkeys through its virtual authenticator).
 need=()
 command -v dcmdump >/dev/null || need+=(dcmtk)
 [ -d /usr/lib/python3/dist-packages/pydicom ] || need+=(python3-pydicom)
@@ -16,7 +16,7 @@ command -v dcmdump >/dev/null || need+=(dcmtk)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
 command -v nmap >/dev/null || need+=(nmap)
-command -v chromium >/dev/null || need+=(chromium)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # Pillow with OpenJPEG: the independent JPEG 2000 decoder and PNG/JPEG reader of the pixel tests.
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,11 +1,15 @@
 // The composition root: the one place that picks concrete adapters and wires the services.
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { JsonlAuditSink } from './security/audit/jsonl-audit.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { AdminService } from './services/admin.js';
 import { MfaService } from './security/mfa.js';
+import { PasskeyService } from './security/passkeys.js';
+import { JwtBearer } from './security/oidc/jwt-bearer.js';
+import { OidcProvider } from './security/oidc/provider.js';
+import { OidcLogin } from './security/oidc/sso.js';
 import { SessionManager } from './security/sessions.js';
 import { AccessControl } from './services/access.js';
 import { DimseService } from './services/dimse.js';
@@ -34,6 +38,9 @@ export interface Node {
   auth: KyselyAuthStore;
   sessions: SessionManager;
   mfa: MfaService;
+  passkeys: PasskeyService;
+  /** Single sign-on, when oidc.issuer is configured. */
+  sso?: OidcLogin;
   ingest: IngestService;
   query: QueryService;
   retrieve: RetrieveService;
@@ -71,6 +78,9 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
   const authenticator = new Authenticator(index, clock, { auth, audit, lockout: config.auth.lockout }, accessStore);
   const sessions = new SessionManager(auth, index, { idleSeconds: config.auth.sessionIdleSeconds, absoluteSeconds: config.auth.sessionAbsoluteSeconds }, clock);
   const mfa = new MfaService(auth, config.auth.totpIssuer, clock);
+  const passkeys = new PasskeyService(auth, sessions, config.auth.totpIssuer, clock);
+  const sso = await openSso(config, index, auth, clock);
+  if (sso) authenticator.useJwtVerifier(new JwtBearer(sso.provider, sso.login, { audience: config.oidc.audience ?? config.oidc.clientId!, scopeMap: config.oidc.scopeMap }, audit));
   const ingest = new IngestService({ blobs, index, audit, overwrite: config.storage.overwrite, limits: { maxInstanceBytes: config.storage.maxInstanceBytes }, access });
   const query = new QueryService({ index, audit, access, limits, maxResults: config.dicomweb.maxResults });
   const peers = new KyselyPeerStore(index.db);
@@ -79,7 +89,7 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
     identityRequiresTls: config.dimse.identityRequiresTls, maxRetrieveInstances: config.dimse.maxRetrieveInstances,
   });
   return {
-    config, index, blobs, audit, authenticator, auth, sessions, mfa, ingest, query, retrieve, render, peers, dimse,
+    config, index, blobs, audit, authenticator, auth, sessions, mfa, passkeys, sso: sso?.login, ingest, query, retrieve, render, peers, dimse,
     access, accessStore,
     shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
     grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
@@ -91,6 +101,20 @@ export async function openNode(config: Readonly<Config>, opts: { clock?: () => D
       await audit.close();
     },
   };
+}
+
+/** The OpenID Provider and the SSO flow, when configured; the provider is contacted on first use, not at start. */
+async function openSso(config: Readonly<Config>, index: KyselyIndexStore, auth: KyselyAuthStore, clock: () => Date) {
+  const o = config.oidc;
+  if (o.issuer === null) return undefined;
+  if (o.redirectUri === null) throw new Error('configuration: oidc.redirectUri is required when oidc.issuer is set');
+  const clientSecret = o.clientSecretFile === null ? null : (await readFile(o.clientSecretFile, 'utf8')).trim();
+  const provider = new OidcProvider({ issuer: o.issuer, algorithms: o.algorithms, clockToleranceSeconds: o.clockToleranceSeconds }, clock);
+  const login = new OidcLogin(provider, {
+    clientId: o.clientId!, clientSecret, redirectUri: o.redirectUri, scopes: o.scopes,
+    rolesClaim: o.rolesClaim, groupsClaim: o.groupsClaim, usernameClaim: o.usernameClaim, roleMap: o.roleMap,
+  }, index, auth, clock);
+  return { provider, login };
 }
 
 /**

@@ -28,7 +28,7 @@ const HELP = `usage: rampart <command> [options]
   serve     run the node (DICOMweb over HTTP, HTTPS beyond loopback; DIMSE and DICOM TLS)
   import    ingest DICOM files and folders
   fsck      check the index against the stored blobs (--repair)
-  user      add, list or remove local users
+  user      add, list or remove local users; reset a user's second factors (mfa-reset)
   token     create, list or revoke API tokens
   peer      add, list or remove the DICOM peers allowed to connect
   dicom     echo, store, find, move or get against any DICOM peer (SCU)

@@ -5,7 +5,7 @@ import type { AuditSink } from '../services/audit-port.js';
 import type { AccountStore, UserRecord } from '../store/index/account-store.js';
 import { unauthenticated, isRampartError } from '../errors.js';
 import { LoginThrottle } from './lockout.js';
-import { generatePassword, hashPassword, verifyPassword } from './password.js';
+import { generatePassword, hashPassword, parsePhc, verifyPassword } from './password.js';
 import type { Door } from './principal.js';
 
 export class PasswordLogin {
@@ -30,8 +30,10 @@ export class PasswordLogin {
     let ok = false;
     try {
       user = username.length > 0 ? await this.accounts.getUserByName(username) : undefined;
-      // Always run one argon2 verification, so response time does not reveal whether the user exists.
-      ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummy()));
+      // Always run one argon2 verification, so response time does not reveal whether the user
+      // exists or has a password at all (SSO accounts have none).
+      const usable = user !== undefined && parsePhc(user.passwordHash) !== undefined;
+      ok = (await verifyPassword(password, usable ? user!.passwordHash : await this.dummy())) && usable;
     } finally {
       if (!(user && ok && !user.disabled)) await this.throttle?.failed(username, ip, door);
     }

@@ -3,7 +3,7 @@
 // or the user's removal. The CSRF token is derived from the secret, so it needs no storage and a
 // page on another origin, which cannot read the cookie, cannot compute it.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { unauthenticated } from '../errors.js';
+import { RampartError, unauthenticated } from '../errors.js';
 import type { AccountStore, UserRecord } from '../store/index/account-store.js';
 import type { AuthStore, SessionRecord, SessionStage } from '../store/index/auth-store.js';
 import { ALL_SCOPES, type Door, type Principal } from './principal.js';
@@ -14,6 +14,9 @@ const SESSION_RE = /^rps_[A-Za-z0-9_-]{43}$/;
 export const PENDING_SECONDS = 300;
 /** last_seen_at is written at most this often per session; the idle timeout is this coarse. */
 const TOUCH_INTERVAL_MS = 15_000;
+/** Ended sessions stay a day (for the list and for inspection), then are deleted; checked at most hourly. */
+const KEEP_ENDED_MS = 86_400_000;
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 export interface SessionPolicy { idleSeconds: number; absoluteSeconds: number }
 
@@ -30,6 +33,8 @@ export interface StartOptions {
 export interface ActiveSession { session: SessionRecord; user: UserRecord; secret: string }
 
 export class SessionManager {
+  private prunedAt = 0;
+
   constructor(
     private readonly store: AuthStore,
     private readonly accounts: AccountStore,
@@ -49,6 +54,10 @@ export class SessionManager {
       expiresAt: new Date(now.getTime() + lifetime * 1000).toISOString(), revokedAt: null,
     };
     await this.store.createSession(session);
+    if (now.getTime() - this.prunedAt > PRUNE_INTERVAL_MS) {
+      this.prunedAt = now.getTime();
+      await this.store.pruneSessions(new Date(now.getTime() - KEEP_ENDED_MS).toISOString());
+    }
     return { secret, session };
   }
 
@@ -69,7 +78,8 @@ export class SessionManager {
       await this.store.revokeSession(session.id, now.toISOString());
       throw unauthenticated('session ended');
     }
-    if (session.stage !== stage) throw unauthenticated();
+    // A live session of the other stage: refused here, but not ended.
+    if (session.stage !== stage) throw new RampartError('unauthenticated', 'authentication required', { reason: 'stage' });
     if (t - Date.parse(session.lastSeenAt) >= TOUCH_INTERVAL_MS) {
       await this.store.touchSession(session.id, now.toISOString());
       session.lastSeenAt = now.toISOString();

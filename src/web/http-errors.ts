@@ -37,7 +37,8 @@ export function sendError(res: ServerResponse, e: unknown, log: (msg: string) =>
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   const retry = isRampartError(e, 'rate-limited') ? e.detail?.retryAfterSeconds : undefined;
   if (typeof retry === 'number') headers['retry-after'] = String(retry);
-  if (status === 401) headers['www-authenticate'] = 'Bearer realm="rampart", Basic realm="rampart", charset="UTF-8"';
+  // A route may name its own challenge first (the /api routes leave Basic out, so a browser shows no password dialog).
+  if (status === 401) headers['www-authenticate'] = String(res.getHeader('www-authenticate') ?? 'Bearer realm="rampart", Basic realm="rampart", charset="UTF-8"');
   res.writeHead(status, headers);
   res.end(JSON.stringify({ error: code, message }));
 }

@@ -19,6 +19,8 @@ import { registerStow } from './dicomweb/stow.js';
 import { registerWado } from './dicomweb/wado.js';
 import { registerWadoUri } from './dicomweb/wado-uri.js';
 import { registerAuthApi, registerAuthPublic, type AuthApiDeps } from './api/auth-routes.js';
+import { registerOidcRoutes } from './api/oidc-routes.js';
+import { registerPasskeyApi, registerPasskeyPublic, relyingPartyFor } from './api/passkey-routes.js';
 import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
 import { registerAdminApi } from './api/admin.js';
@@ -50,12 +52,16 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const cookies = new SessionCookies(tls, cfg.auth.sessionAbsoluteSeconds);
   const authDeps: AuthApiDeps = {
     authenticator: node.authenticator, sessions: node.sessions, mfa: node.mfa, accounts: node.index, audit: node.audit, cookies,
+    passkeys: node.passkeys, relyingParty: relyingPartyFor(tls, cfg.auth.webauthnRpId, cfg.auth.webauthnOrigin),
   };
   // The sign-in endpoints, reachable without a session; they say nothing about data.
   const publicRoutes = new Router<null>();
   registerAuthPublic(publicRoutes, authDeps);
+  registerPasskeyPublic(publicRoutes, authDeps);
+  if (node.sso) registerOidcRoutes(publicRoutes, authDeps, node.sso, tls);
   const api = new Router<Caller>();
   registerAuthApi(api, authDeps);
+  registerPasskeyApi(api, authDeps);
   // The web app's JSON API (worklist, administration): its handlers take the caller's principal.
   const appApi = new Router<Principal>();
   registerWorklist(appApi, deps);
@@ -100,7 +106,7 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       if (read && url.pathname === SIGN_IN_OPTIONS) {
         // What the sign-in page offers; no data, so no credentials.
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ sso: cfg.oidc.issuer !== null && cfg.oidc.clientId !== null }));
+        res.end(JSON.stringify({ sso: node.sso !== undefined }));
         return;
       }
       if (read && (url.pathname === '/app' || url.pathname.startsWith(APP_PREFIX))) {
@@ -152,6 +158,7 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       if (m === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
       await m.handler({ req, res, params: m.params, query: url.searchParams, principal });
     } catch (e) {
+      if ((req.url ?? '').startsWith('/api/') && !res.headersSent) res.setHeader('www-authenticate', 'Bearer realm="rampart"');
       sendError(res, e, log);
       // An upload we refused is not read further: close the connection after the answer.
       if (!req.complete) res.once('finish', () => req.destroy());

@@ -47,6 +47,14 @@ export function runAuthStoreContract(name: string, open: () => Promise<AuthStore
       expect((await store.listSessions('u2')).map((s) => s.id)).toEqual(['other']);
     });
 
+    it('prunes sessions that expired or were revoked before a time, and keeps the rest', async () => {
+      await store.createSession({ ...session('old'), expiresAt: '2026-01-01T01:00:00.000Z' });
+      await store.createSession({ ...session('gone'), revokedAt: '2026-01-01T01:00:00.000Z' });
+      await store.createSession(session('live'));
+      await store.pruneSessions('2026-01-01T02:00:00.000Z');
+      expect([await store.getSession('old'), await store.getSession('gone'), (await store.getSession('live'))?.id]).toEqual([undefined, undefined, 'live']);
+    });
+
     it('stores a TOTP enrolment, confirms it and only moves the last step forward', async () => {
       await store.putMfa({ userId: 'u1', totpSecret: 'JBSWY3DPEHPK3PXP', confirmed: false, lastStep: 0, createdAt: '2026-01-01T00:00:00.000Z' });
       await store.confirmMfa('u1');

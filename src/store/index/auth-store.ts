@@ -70,6 +70,8 @@ export interface AuthStore {
   revokeSession(id: string, at: string): Promise<boolean>;
   /** Revokes every live session of a user but `exceptId`; returns how many. */
   revokeUserSessions(userId: string, at: string, exceptId?: string): Promise<number>;
+  /** Deletes sessions that expired or were revoked before `before`. */
+  pruneSessions(before: string): Promise<void>;
 
   getMfa(userId: string): Promise<MfaRecord | undefined>;
   /** Replaces the user's TOTP enrolment (a new, unconfirmed secret). */

@@ -70,6 +70,11 @@ export class KyselyAuthStore implements AuthStore {
     return Number((await q.executeTakeFirst()).numUpdatedRows);
   }
 
+  async pruneSessions(before: string): Promise<void> {
+    await this.db.deleteFrom('auth_sessions')
+      .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)])).execute();
+  }
+
   // ---- TOTP and recovery codes ----
   async getMfa(userId: string): Promise<MfaRecord | undefined> {
     const r = await this.db.selectFrom('auth_mfa').selectAll().where('user_id', '=', userId).executeTakeFirst();

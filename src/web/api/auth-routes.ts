@@ -5,6 +5,7 @@ import { accessDenied, badRequest, notFound, unauthenticated } from '../../error
 import type { AuditSink } from '../../services/audit-port.js';
 import type { Authenticator } from '../../security/authenticate.js';
 import type { MfaService } from '../../security/mfa.js';
+import type { PasskeyService, RelyingParty } from '../../security/passkeys.js';
 import { checkPasswordRules, hashPassword } from '../../security/password.js';
 import type { Door } from '../../security/principal.js';
 import { csrfToken, type ActiveSession, type SessionManager } from '../../security/sessions.js';
@@ -20,6 +21,8 @@ export interface AuthApiDeps {
   accounts: AccountStore;
   audit: AuditSink;
   cookies: SessionCookies;
+  passkeys: PasskeyService;
+  relyingParty: (req: IncomingMessage) => RelyingParty;
 }
 
 const ip = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
@@ -52,7 +55,7 @@ export function registerAuthPublic(router: Router<null>, deps: AuthApiDeps): voi
     await signedIn(deps, res, req, user, secret, 'password', []);
   });
 
-  // The second step: a TOTP code or a recovery code for the pending sign-in in the cookie.
+  // The second step: a TOTP code, a recovery code or a passkey assertion for the pending sign-in in the cookie.
   router.add('POST', '/api/auth/mfa', async ({ req, res }) => {
     const pending = await deps.sessions.resolve(deps.cookies.read(req), 'mfa');
     const body = await readJson(req);
@@ -63,6 +66,7 @@ export function registerAuthPublic(router: Router<null>, deps: AuthApiDeps): voi
     try {
       if (typeof body.code === 'string' && (await deps.mfa.verifyTotp(pending.user.id, body.code))) method = 'password+totp';
       else if (typeof body.recoveryCode === 'string' && (await deps.mfa.useRecoveryCode(pending.user.id, body.recoveryCode))) method = 'password+recovery';
+      else if (body.passkey !== undefined && (await deps.passkeys.authenticate(pending, deps.relyingParty(req), body.passkey))) method = 'password+passkey';
     } finally {
       if (method) await throttle?.succeeded(name, ip(req));
       else await throttle?.failed(name, ip(req), 'web');

@@ -3,7 +3,7 @@
 // sign-in endpoints: an Authorization header (token, JWT, Basic) or the session cookie, with the
 // CSRF header required on unsafe methods when the cookie is what authenticated.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { accessDenied } from '../../errors.js';
+import { accessDenied, isRampartError } from '../../errors.js';
 import type { Authenticator } from '../../security/authenticate.js';
 import type { Principal } from '../../security/principal.js';
 import { csrfMatches, type ActiveSession, type SessionManager } from '../../security/sessions.js';
@@ -54,7 +54,8 @@ export async function authenticateRequest(
   try {
     session = await sessions.resolve(secret);
   } catch (e) {
-    res.setHeader('set-cookie', cookies.clear()); // the browser forgets a cookie that no longer works
+    // The browser forgets a cookie that no longer works; a pending sign-in's cookie still does.
+    if (!(isRampartError(e) && e.detail?.reason === 'stage')) res.setHeader('set-cookie', cookies.clear());
     throw e;
   }
   if (!SAFE_METHODS.has(req.method ?? 'GET')) {

@@ -61,6 +61,9 @@ describe('web sessions', () => {
   it('keeps every other /api route and DICOMweb closed to anonymous callers, and opens DICOMweb to a session', async () => {
     expect((await call({}, 'GET', '/api/auth/me')).status).toBe(401);
     expect((await call({}, 'GET', '/api/nothing-here')).status).toBe(401);
+    // No Basic challenge on /api: a browser must not pop up a password dialog over the web app.
+    expect((await fetch(`${t.url}/api/auth/me`)).headers.get('www-authenticate')).toBe('Bearer realm="rampart"');
+    expect((await fetch(`${t.dicomweb}/studies`)).headers.get('www-authenticate')).toMatch(/Basic realm/);
     expect((await call({}, 'GET', '/dicom-web/studies')).status).toBe(401);
     const b = await login();
     expect((await call(b, 'GET', '/api/nothing-here')).status).toBe(404);
@@ -152,7 +155,7 @@ describe('TOTP sign-in', () => {
     expect(first.json).toEqual({ mfaRequired: true, methods: ['totp', 'recovery'] });
     const pending = b.cookie;
     expect((await call(b, 'GET', '/api/auth/me')).status).toBe(401); // a pending sign-in opens nothing
-    b.cookie = pending;
+    expect(b.cookie).toBe(pending); // ... but is not ended by trying
     expect((await call(b, 'POST', '/api/auth/mfa', { code: '000000' === totp(base32Decode(secret), now) ? '111111' : '000000' })).status).toBe(401);
     const code = totp(base32Decode(secret), now);
     const ok = await call(b, 'POST', '/api/auth/mfa', { code });
