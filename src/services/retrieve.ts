@@ -163,8 +163,21 @@ export class RenderService {
 
   /** One frame rendered to PNG or JPEG (PS3.18 8.3.5): decode, LUTs, viewport, encode. */
   async rendered(inst: StoredInstance, options: RenderOptions): Promise<Buffer> {
+    return (await this.renderedFrames(inst, [options.frame], options))[0]!;
+  }
+
+  /**
+   * Several frames of one instance rendered, one after the other. The object is read once and put
+   * in shared memory, so that each job hands the worker a view instead of a copy of the file.
+   */
+  async renderedFrames(inst: StoredInstance, frames: number[], options: Omit<RenderOptions, 'frame'>): Promise<Buffer[]> {
     if (!this.pixels) throw new RampartError('not-acceptable', 'rendering is not available on this node');
-    return this.pixels.render(await this.retrieve.readAll(inst), options);
+    const file = await this.retrieve.readAll(inst);
+    const part10 = frames.length > 1 ? new Uint8Array(new SharedArrayBuffer(file.length)) : file;
+    if (part10 !== file) part10.set(file);
+    const out: Buffer[] = [];
+    for (const frame of frames) out.push(await this.pixels.render(part10, { ...options, frame }));
+    return out;
   }
 
   /** The value of one bulk attribute, by its path from the metadata's BulkDataURI ("7FE00010", "00540016/0/00181072"). */

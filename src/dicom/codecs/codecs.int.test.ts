@@ -27,17 +27,39 @@ const DCMTK_TOOL: Record<string, string> = {
   [TS.JPEGLSLossless]: 'dcmdjpls', [TS.JPEGLSNearLossless]: 'dcmdjpls', [TS.RLELossless]: 'dcmdrle',
 };
 
-interface Sample { file: string; p: Part10 }
-const samples: Sample[] = existsSync(DATA) ? readdirSync(DATA).filter((f) => f.endsWith('.dcm')).sort().flatMap((f) => {
-  try {
-    const p = parsePart10(readFileSync(join(DATA, f)));
-    frameDescription(p.dataset); // files without an image (no Rows) are not samples
-    return p.transferSyntax.encapsulated && canDecode(p.transferSyntax.uid) ? [{ file: f, p }] : [];
-  } catch { return []; }
-}) : [];
-
+interface Sample { file: string; path: string; p: Part10 }
 const tmp = mkdtempSync(join(tmpdir(), 'rampart-codecs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function sample(file: string, path: string): Sample[] {
+  try {
+    const p = parsePart10(readFileSync(path));
+    frameDescription(p.dataset); // files without an image (no Rows) are not samples
+    return p.transferSyntax.encapsulated && canDecode(p.transferSyntax.uid) ? [{ file, path, p }] : [];
+  } catch { return []; }
+}
+
+/** More variants than pydicom ships, compressed by DCMTK's encoders at test time. */
+const DERIVED: [string, string, string[]][] = [
+  ['CT_small.dcm', 'dcmcjpeg', ['+ee']], // JPEG Extended, 12-bit
+  ['CT_small.dcm', 'dcmcjpeg', ['+el']], // JPEG Lossless, Process 14
+  ['CT_small.dcm', 'dcmcjpeg', ['+e1']], // JPEG Lossless SV1
+  ['CT_small.dcm', 'dcmcjpls', ['+el']], // JPEG-LS lossless, signed 16-bit
+  ['image_dfl.dcm', 'dcmcjpls', ['+en']], // JPEG-LS near-lossless (from a deflated file)
+  ['ExplVR_BigEnd.dcm', 'dcmcjpls', ['+en']], // JPEG-LS near-lossless (from big endian)
+  ['SC_rgb_small_odd.dcm', 'dcmcjpls', ['+el']], // JPEG-LS lossless, color
+  ['SC_rgb_small_odd.dcm', 'dcmcjpeg', ['+eb']], // JPEG Baseline, odd size
+];
+
+const samples: Sample[] = existsSync(DATA) ? [
+  ...readdirSync(DATA).filter((f) => f.endsWith('.dcm')).sort().flatMap((f) => sample(f, join(DATA, f))),
+  ...DERIVED.flatMap(([f, tool, flags]) => {
+    const name = `${f} (${tool} ${flags.join(' ')})`;
+    const out = join(tmp, `derived-${tool}${flags.join('')}-${f}`);
+    try { execFileSync(tool, [...flags, join(DATA, f), out], { stdio: 'pipe' }); } catch { return []; }
+    return sample(name, out);
+  }),
+] : [];
 const skipped: string[] = [];
 afterAll(() => { if (skipped.length) console.log(`codec ground truth: not compared (see each reason):\n  ${skipped.join('\n  ')}`); });
 
@@ -58,8 +80,8 @@ function flatten(frames: Buffer[], bytes: number, spp: number, planar: 0 | 1, bi
 }
 
 function fromDcmtk(tool: string, s: Sample): Pixels | string {
-  const out = join(tmp, s.file);
-  try { execFileSync(tool, [join(DATA, s.file), out], { stdio: 'pipe' }); } catch (e) {
+  const out = join(tmp, `ref-${s.file.replace(/[^\w.+-]/g, '_')}`);
+  try { execFileSync(tool, [s.path, out], { stdio: 'pipe' }); } catch (e) {
     return `${tool} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).split('\n')[0]}`;
   }
   const p = parsePart10(readFileSync(out));
@@ -71,7 +93,7 @@ function fromDcmtk(tool: string, s: Sample): Pixels | string {
 
 function fromPydicom(s: Sample): Pixels | string {
   try {
-    const r = JSON.parse(execFileSync(PYTHON, [SCRIPT, join(DATA, s.file)], { encoding: 'utf8', maxBuffer: 256 << 20 })) as { files: { error?: string; pixels?: string; dtype?: string }[] };
+    const r = JSON.parse(execFileSync(PYTHON, [SCRIPT, s.path], { encoding: 'utf8', maxBuffer: 256 << 20 })) as { files: { error?: string; pixels?: string; dtype?: string }[] };
     const f = r.files[0]!;
     if (f.error || !f.pixels) return `pydicom cannot decode it: ${f.error}`;
     const d = frameDescription(s.p.dataset);
@@ -86,8 +108,9 @@ function fromPydicom(s: Sample): Pixels | string {
 }
 
 describe('compressed pixel data decodes as an independent decoder does', () => {
-  it('finds the pydicom sample files to compare', () => {
+  it('finds the pydicom sample files to compare, and DCMTK made the derived ones', () => {
     expect(samples.length).toBeGreaterThan(10);
+    expect(samples.filter((s) => s.path.startsWith(tmp)).length).toBe(DERIVED.length);
   });
   for (const s of samples) {
     const ts = s.p.transferSyntax.uid;
@@ -139,7 +162,7 @@ describe('compressed objects convert to native Part 10', () => {
     writeFileSync(file, out);
     expect(execFileSync('dcmdump', ['+E', file], { encoding: 'utf8' })).toMatch(/PixelData/);
     // The same pixels as dcmdjpeg's own conversion, within the lossy tolerance.
-    const ref = fromDcmtk('dcmdjpeg', { file: 'SC_rgb_jpeg_dcmtk.dcm', p });
+    const ref = fromDcmtk('dcmdjpeg', { file: 'SC_rgb_jpeg_dcmtk.dcm', path: join(DATA, 'SC_rgb_jpeg_dcmtk.dcm'), p });
     if (typeof ref === 'string') throw new Error(ref);
     const d = frameDescription(p.dataset);
     const mine = flatten(getFrames(p, [1]).frames, 1, 3, 0, 8, d.rows, d.columns);

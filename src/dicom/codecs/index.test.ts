@@ -63,7 +63,19 @@ describe('compressed frame decoding', () => {
     expect((await decodeFrames(p, [1], { maxSamples: 100 * 100 * 3 })).frames[0]!.length).toBe(30000);
   });
 
-  it('says that 12-bit lossy JPEG has no decoder rather than failing obscurely', async () => {
-    await expect(decodeFrames(sample('JPGExtended.dcm'), [1], { maxSamples: 1 << 26 })).rejects.toMatchObject({ code: 'not-acceptable' });
+  it('decodes 12-bit lossy JPEG to 16-bit samples within 12 bits, and rejects a damaged one cleanly', async () => {
+    const p = sample('JPGExtended.dcm');
+    const d = frameDescription(p.dataset);
+    const [frame] = (await decodeFrames(p, [1], { maxSamples: 1 << 26 })).frames;
+    expect(frame!.length).toBe(d.rows * d.columns * 2);
+    let max = 0;
+    for (let i = 0; i < frame!.length; i += 2) max = Math.max(max, frame!.readUInt16LE(i));
+    expect(max).toBeGreaterThan(255);
+    expect(max).toBeLessThan(4096);
+    const good = getFrames(p, [1]).frames[0]!;
+    const damaged = Buffer.from(good);
+    for (let i = good.length - 2000; i < good.length - 2; i += 3) damaged[i] = 0xfe;
+    expect(['invalid-dicom', 'resolved']).toContain(await codeOf(decodeFrame(TS.JPEGExtended12Bit, damaged, d)));
+    expect(await codeOf(decodeFrame(TS.JPEGExtended12Bit, good.subarray(0, 300), d))).toMatch(/invalid-dicom|resolved/);
   });
 });

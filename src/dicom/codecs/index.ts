@@ -1,7 +1,8 @@
 // Decoding compressed frames to native pixels (PS3.5 8.2, A.4): bytes in, pixels out, no I/O.
 // JPEG Baseline/Extended 8-bit (.50, .51) by libjpeg-turbo, JPEG Lossless (.57, .70) by
 // jpeg-lossless-decoder-js, JPEG-LS (.80, .81) by CharLS, JPEG 2000 (.90, .91) by OpenJPEG, RLE
-// (.5) by rle.ts; native syntaxes are sliced as stored. 12-bit lossy JPEG has no decoder here.
+// (.5) by rle.ts; native syntaxes are sliced as stored. 12-bit lossy JPEG (.51) by jpeg-dct.ts,
+// grayscale only.
 //
 // A decoded frame is little endian, Bits Allocated per sample, color-by-pixel (RLE keeps the data
 // set's Planar Configuration, see rle.ts). Where the codec undoes a color transform the result is
@@ -17,6 +18,7 @@ import type { Part10 } from '../reader.js';
 import { Tags } from '../tag.js';
 import { TS, isUncompressed } from '../transfer-syntax.js';
 import { j2kHeader, jpegHeader, type StreamHeader } from './header.js';
+import { decodeJpegDct } from './jpeg-dct.js';
 import { decodeJpegLossless } from './jpeg-lossless.js';
 import { wasmDecode } from './wasm.js';
 
@@ -119,11 +121,14 @@ export async function decodeFrame(tsUid: string, encoded: Uint8Array, d: FrameDe
     } else if (lossless) {
       raw = decodeJpegLossless(encoded, header.precision);
     } else {
-      if (header.precision > 8) throw new RampartError('not-acceptable', `lossy JPEG with ${header.precision}-bit samples has no decoder here`);
+      if (header.precision > 8) {
+        raw = decodeJpegDct(encoded); // 12-bit: our own decoder (jpeg-dct.ts), one component
+      } else {
       const r = await wasmDecode('libjpeg-turbo', !header.colorMarker && d.samplesPerPixel === 3 && photometric === 'RGB' ? withAdobeNoTransform(encoded) : encoded);
       sameSize(r.info, d);
       raw = r.pixels;
       if (d.samplesPerPixel === 3 && photometric.startsWith('YBR_FULL')) photometric = 'RGB';
+      }
     }
   }
   const inBytes = header.precision > 8 ? 2 : 1;

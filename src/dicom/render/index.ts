@@ -1,11 +1,11 @@
 // Rendering one frame of a Part 10 object to an 8-bit image (PS3.18 8.3.5, 10.4.1.1.3): decode,
-// Modality LUT, VOI, color conversion, viewport, then PNG (our writer) or JPEG (jpeg-js, baseline,
-// pure JavaScript). Pure: bytes in, image bytes out; run in a worker thread by the caller.
-import jpeg from 'jpeg-js';
+// Modality LUT, VOI, color conversion, viewport, then PNG (our writer) or JPEG (libjpeg-turbo,
+// baseline). Pure: bytes in, image bytes out; run in a worker thread by the caller.
 import { RampartError } from '../../errors.js';
 import { decodeFrames, frameDescription, type DecodeLimits } from '../codecs/index.js';
 import { parsePart10 } from '../reader.js';
 import { Tags } from '../tag.js';
+import { encodeJpeg } from './jpeg.js';
 import { encodePng } from './png.js';
 import { renderColor, renderGrayscale, type Raster } from './pixels.js';
 import { applyViewport, type Viewport } from './viewport.js';
@@ -35,15 +35,10 @@ export async function renderRaster(part10: Uint8Array, o: Omit<RenderOptions, 'm
   return applyViewport(raster, o.viewport);
 }
 
-export function encodeRaster(r: Raster, mediaType: RenderedMediaType, quality = 90): Buffer {
+/** PNG is lossless; JPEG quality defaults to 90. */
+export async function encodeRaster(r: Raster, mediaType: RenderedMediaType, quality = 90): Promise<Buffer> {
   if (mediaType === 'image/png') return encodePng(r.width, r.height, r.channels, r.data);
-  const rgba = Buffer.alloc(r.width * r.height * 4);
-  for (let i = 0, n = r.width * r.height; i < n; i++) {
-    if (r.channels === 1) rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = r.data[i]!;
-    else { rgba[4 * i] = r.data[3 * i]!; rgba[4 * i + 1] = r.data[3 * i + 1]!; rgba[4 * i + 2] = r.data[3 * i + 2]!; }
-    rgba[4 * i + 3] = 255;
-  }
-  return jpeg.encode({ data: rgba, width: r.width, height: r.height }, Math.min(100, Math.max(1, Math.round(quality)))).data;
+  return encodeJpeg(r.width, r.height, r.channels, r.data, quality);
 }
 
 export async function renderPart10(part10: Uint8Array, o: RenderOptions, limits: DecodeLimits): Promise<Buffer> {

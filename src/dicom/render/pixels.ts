@@ -26,13 +26,25 @@ export function storedValues(frame: Uint8Array, d: FrameDescription): Int32Array
   const bytes = d.bitsAllocated / 8;
   if (bytes !== 1 && bytes !== 2 && bytes !== 4) throw new RampartError('not-acceptable', `grayscale with Bits Allocated ${d.bitsAllocated} cannot be rendered`);
   if (frame.length < n * bytes) throw invalidDicom(`the frame holds ${frame.length} bytes, ${n * bytes} needed`);
-  const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const out = bytes === 4 ? new Float64Array(n) : new Int32Array(n);
-  const shift = 32 - bits;
-  for (let i = 0; i < n; i++) {
-    const raw = bytes === 1 ? frame[i]! : bytes === 2 ? dv.getUint16(2 * i, true) : dv.getUint32(4 * i, true);
-    out[i] = d.pixelRepresentation === 1 ? (raw << shift) >> shift : bits >= 32 ? raw : raw & ((2 ** bits) - 1);
+  const signed = d.pixelRepresentation === 1;
+  if (bytes === 4) {
+    const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const out = new Float64Array(n);
+    const sh = 32 - bits;
+    for (let i = 0; i < n; i++) {
+      const raw = dv.getUint32(4 * i, true);
+      out[i] = signed ? (raw << sh) >> sh : bits >= 32 ? raw : raw % 2 ** bits;
+    }
+    return out;
   }
+  // 8 and 16 bits: one tight loop per case (this runs for every pixel of every rendered frame).
+  const src = bytes === 1 ? frame : frame.byteOffset % 2 === 0
+    ? new Uint16Array(frame.buffer, frame.byteOffset, n)
+    : new Uint16Array(Uint8Array.from(frame.subarray(0, 2 * n)).buffer);
+  const out = new Int32Array(n);
+  const shift = 32 - bits, mask = (1 << bits) - 1;
+  if (signed) for (let i = 0; i < n; i++) out[i] = (src[i]! << shift) >> shift;
+  else for (let i = 0; i < n; i++) out[i] = src[i]! & mask;
   return out;
 }
 
@@ -66,7 +78,7 @@ export function renderGrayscale(frame: Uint8Array, d: FrameDescription, ds: Data
   const invert = d.photometric === 'MONOCHROME1';
   const out = new Uint8Array(v.length);
   const size = max - min + 1;
-  if (Number.isInteger(min) && size <= 1 << 20) {
+  if (v instanceof Int32Array && size <= 1 << 20) {
     const table = grayscaleTable(min, size, rescale, win, invert);
     for (let i = 0; i < v.length; i++) out[i] = table[v[i]! - min]!;
   } else {

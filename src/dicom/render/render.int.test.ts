@@ -2,11 +2,14 @@
 // with the same window (LINEAR, SIGMOID, the data set's own) and color conversions must give the
 // same 8-bit pixels, within 1 (rounding) for grayscale and a few levels for lossy color.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeDataSet, type Attrs } from '../../../test/support/make-dicom.js';
 import { pilDecode } from '../../../test/support/pil.js';
+import { newUid } from '../uid.js';
+import { buildMeta, writePart10 } from '../writer.js';
 import { encodeRaster, renderPart10, renderRaster } from './index.js';
 import type { Window } from './voi.js';
 
@@ -72,11 +75,45 @@ describe('rendering agrees with dcmj2pnm', () => {
     const png = pilDecode(await renderPart10(buf, { frame: 1, mediaType: 'image/png', viewport: { vw: 64, vh: 64 } }, LIMITS));
     expect(png).toMatchObject({ format: 'PNG', mode: 'L', width: 64, height: 64 });
     const raster = await renderRaster(buf, { frame: 1 }, LIMITS);
-    const jpg = pilDecode(encodeRaster(raster, 'image/jpeg', 95));
+    const jpg = pilDecode(await encodeRaster(raster, 'image/jpeg', 95));
     expect(jpg).toMatchObject({ format: 'JPEG', width: 128, height: 128 });
     // JPEG is lossy: close to the raster, not equal.
     let sum = 0;
     for (let i = 0; i < raster.data.length; i++) sum += Math.abs(jpg.pixels[i * (jpg.mode === 'L' ? 1 : 3)]! - raster.data[i]!);
     expect(sum / raster.data.length).toBeLessThan(3);
+  });
+});
+
+describe('synthetic color models agree with dcmj2pnm', () => {
+  const secondaryCapture = (attrs: Attrs, pixels: Buffer): string => {
+    const sop = newUid();
+    const ds = makeDataSet({
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.7', SOPInstanceUID: sop, StudyInstanceUID: newUid(), SeriesInstanceUID: newUid(),
+      Modality: 'OT', Rows: 16, Columns: 32, BitsAllocated: 8, BitsStored: 8, HighBit: 7, PixelRepresentation: 0, ...attrs,
+    });
+    ds.set({ tag: 0x7fe00010, vr: 'OB', length: pixels.length, valueOffset: 0, value: pixels });
+    const file = join(tmp, `${sop}.dcm`);
+    writeFileSync(file, writePart10(buildMeta('1.2.840.10008.5.1.4.1.1.7', sop, '1.2.840.10008.1.2.1'), ds, '1.2.840.10008.1.2.1'));
+    return file;
+  };
+  const us = (...v: number[]) => { const b = Buffer.alloc(2 * v.length); v.forEach((x, i) => b.writeUInt16LE(x, 2 * i)); return b; };
+
+  it('renders PALETTE COLOR through its 16-bit tables', async () => {
+    const ramp = (f: (i: number) => number) => us(...Array.from({ length: 256 }, (_, i) => f(i)));
+    const file = secondaryCapture({
+      SamplesPerPixel: 1, PhotometricInterpretation: 'PALETTE COLOR',
+      RedPaletteColorLookupTableDescriptor: us(256, 0, 16), GreenPaletteColorLookupTableDescriptor: us(256, 0, 16), BluePaletteColorLookupTableDescriptor: us(256, 0, 16),
+      RedPaletteColorLookupTableData: ramp((i) => i * 257), GreenPaletteColorLookupTableData: ramp((i) => (255 - i) * 257), BluePaletteColorLookupTableData: ramp((i) => ((i * 7) & 255) * 257),
+    }, Buffer.from(Array.from({ length: 16 * 32 }, (_, i) => (i * 5) & 255)));
+    const ours = await renderRaster(readFileSync(file), { frame: 1 }, LIMITS);
+    expect(ours.channels).toBe(3);
+    expect(maxDiff(ours.data, dcmtkRender(file, []))).toBeLessThanOrEqual(1);
+  });
+
+  it('renders native YBR_FULL converted to RGB', async () => {
+    const px = Buffer.from(Array.from({ length: 16 * 32 * 3 }, (_, i) => (i % 3 === 0 ? (i * 3) & 255 : i % 3 === 1 ? 90 + (i % 50) : 160 - (i % 40))));
+    const file = secondaryCapture({ SamplesPerPixel: 3, PhotometricInterpretation: 'YBR_FULL', PlanarConfiguration: 0 }, px);
+    const ours = await renderRaster(readFileSync(file), { frame: 1 }, LIMITS);
+    expect(maxDiff(ours.data, dcmtkRender(file, []))).toBeLessThanOrEqual(2);
   });
 });

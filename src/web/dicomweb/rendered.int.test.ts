@@ -183,3 +183,23 @@ describe('WADO-URI images', () => {
     expect((await get(`${t.dicomweb}/wado?${q}&contentType=image%2Fgif`)).status).toBe(406);
   });
 });
+
+describe('limits', () => {
+  it('answers 413 when a series has more instances than one rendered request may render', async () => {
+    const small = await startTestNode({ 'render.maxRenderedInstances': 1, 'render.workers': 1 });
+    try {
+      const a = { authorization: `Bearer ${await small.token()}` };
+      const two = [withUid(readFileSync(`${DATA}/CT_small.dcm`), '41'), withUid(readFileSync(`${DATA}/CT_small.dcm`), '42')];
+      const { body, contentType } = multipartBody(two);
+      expect((await fetch(`${small.dicomweb}/studies`, { method: 'POST', body, headers: { ...a, 'content-type': contentType } })).status).toBe(200);
+      const ds = parsePart10(two[0]!).dataset;
+      const series = `${small.dicomweb}/studies/${ds.string(Tags.StudyInstanceUID)}/series/${ds.string(Tags.SeriesInstanceUID)}`;
+      const r = await fetch(`${series}/rendered`, { headers: { ...a, accept: 'image/png' } });
+      expect(r.status).toBe(413);
+      // One instance still renders, and the thumbnail of the series picks one.
+      expect((await fetch(`${series}/thumbnail`, { headers: { ...a, accept: 'image/png' } })).status).toBe(200);
+    } finally {
+      await small.stop();
+    }
+  });
+});

@@ -119,8 +119,8 @@ export function registerRendered(router: Router<Principal>, deps: DicomWebDeps):
     const { mediaType, multipart } = negotiateImage(req, numbers.length > 1);
     const o = options(query, mediaType, false);
     const [inst] = await deps.retrieve.resolve(principal, scopeOf(params), 'view');
-    const images = [];
-    for (const frame of numbers) images.push({ body: await deps.render.rendered(inst!, { ...o, frame }), location: `${where(req, inst!)}/frames/${frame}/rendered` });
+    const bodies = await deps.render.renderedFrames(inst!, numbers, o);
+    const images = bodies.map((body, k) => ({ body, location: `${where(req, inst!)}/frames/${numbers[k]}/rendered` }));
     await send(req, res, mediaType, multipart || numbers.length > 1, images);
   };
 
