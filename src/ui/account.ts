@@ -2,6 +2,7 @@
 // codes) and their sessions (where they are signed in, and signing any of them out).
 import { del, getJson, postJson } from './api.js';
 import { h, table } from './dom.js';
+import { createPasskey, passkeysAvailable } from './passkey.js';
 
 interface MfaState { totp: boolean; passkeys: number; recoveryCodesLeft: number }
 interface SessionView { id: string; createdAt: string; lastSeenAt: string; expiresAt: string; ip: string | null; userAgent: string | null; method: string; current: boolean }
@@ -19,8 +20,21 @@ export function accountPage(): HTMLElement {
 async function renderMfa(out: HTMLElement): Promise<void> {
   let state: MfaState;
   try { state = (await getJson<{ mfa: MfaState }>('/api/auth/me')).mfa; } catch (e) { out.replaceChildren(h('p', { class: 'error', text: (e as Error).message })); return; }
+  const addPasskey = h('button', { type: 'button', text: 'Add a passkey' });
+  addPasskey.hidden = !passkeysAvailable();
+  addPasskey.addEventListener('click', () => {
+    void (async () => {
+      try {
+        const options = await postJson('/api/auth/passkeys/options', {});
+        await postJson('/api/auth/passkeys', { response: await createPasskey(options), name: 'passkey' });
+        await renderMfa(out);
+      } catch (e) {
+        out.append(h('p', { class: 'error', text: `The passkey was not added: ${(e as Error).message}` }));
+      }
+    })();
+  });
   if (state.totp || state.passkeys > 0) {
-    out.replaceChildren(h('p', { class: 'ok', text: `A second factor is set up${state.totp ? ' (authenticator app)' : ''}${state.passkeys ? `, ${state.passkeys} passkey(s)` : ''}. Recovery codes left: ${state.recoveryCodesLeft}.` }));
+    out.replaceChildren(h('p', { class: 'ok', text: `A second factor is set up${state.totp ? ' (authenticator app)' : ''}${state.passkeys ? `, ${state.passkeys} passkey(s)` : ''}. Recovery codes left: ${state.recoveryCodesLeft}.` }), addPasskey);
     return;
   }
   const start = h('button', { type: 'button', text: 'Set up an authenticator app' });
@@ -44,7 +58,7 @@ async function renderMfa(out: HTMLElement): Promise<void> {
         h('p', {}, 'Key: ', h('code', { class: 'totp-secret', text: enrol.secret })), form);
     }, (err: Error) => { out.append(h('p', { class: 'error', text: err.message })); });
   });
-  out.replaceChildren(h('p', { class: 'warn', text: 'Your account has no second factor: a stolen password is enough to sign in as you.' }), start);
+  out.replaceChildren(h('p', { class: 'warn', text: 'Your account has no second factor: a stolen password is enough to sign in as you.' }), start, addPasskey);
 }
 
 async function renderSessions(out: HTMLElement): Promise<void> {

@@ -2,6 +2,7 @@
 // factor, and the single sign-on button when the server has one configured.
 import { HttpError, request } from './api.js';
 import { h } from './dom.js';
+import { assertPasskey, passkeysAvailable } from './passkey.js';
 
 export function signInPage(onSignedIn: () => void, message?: string): HTMLElement {
   const error = h('p', { class: 'error', role: 'alert' });
@@ -26,9 +27,9 @@ export function signInPage(onSignedIn: () => void, message?: string): HTMLElemen
     error.textContent = '';
     void (async () => {
       try {
-        const r = await (await request('POST', '/api/auth/login', { username: user.value, password: pass.value }, 'application/json', true)).json() as { mfaRequired?: boolean };
+        const r = await (await request('POST', '/api/auth/login', { username: user.value, password: pass.value }, 'application/json', true)).json() as { mfaRequired?: boolean; methods?: string[] };
         pass.value = '';
-        if (r.mfaRequired) page.replaceChildren(mfaForm(onSignedIn));
+        if (r.mfaRequired) page.replaceChildren(mfaForm(onSignedIn, r.methods ?? []));
         else onSignedIn();
       } catch (e) {
         error.textContent = e instanceof HttpError && (e.status === 401 || e.status === 400) ? 'The user name or password is not right.' : e instanceof HttpError && e.status === 429 ? 'Too many attempts. Wait a moment and try again.' : 'Signing in failed.';
@@ -38,7 +39,7 @@ export function signInPage(onSignedIn: () => void, message?: string): HTMLElemen
   return page;
 }
 
-function mfaForm(onSignedIn: () => void): HTMLElement {
+function mfaForm(onSignedIn: () => void, methods: string[]): HTMLElement {
   const code = h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 64, required: true });
   const recovery = h('input', { name: 'recovery', type: 'checkbox' });
   const error = h('p', { class: 'error', role: 'alert' });
@@ -48,6 +49,21 @@ function mfaForm(onSignedIn: () => void): HTMLElement {
     h('label', { class: 'inline' }, recovery, 'This is a recovery code'),
     h('button', { type: 'submit', text: 'Continue' }),
     error);
+  if (methods.includes('passkey') && passkeysAvailable()) {
+    const use = h('button', { type: 'button', class: 'passkey', text: 'Use a passkey' });
+    use.addEventListener('click', () => {
+      void (async () => {
+        try {
+          const options = await (await request('POST', '/api/auth/mfa/passkey-options', {}, 'application/json', true)).json();
+          await request('POST', '/api/auth/mfa', { passkey: await assertPasskey(options) }, 'application/json', true);
+          onSignedIn();
+        } catch {
+          error.textContent = 'The passkey was not accepted.';
+        }
+      })();
+    });
+    form.insertBefore(use, error);
+  }
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     void (async () => {

@@ -473,6 +473,37 @@ describe('a second factor', () => {
   });
 });
 
+describe('a passkey', () => {
+  it('is added on the account page and then signs in as the second factor (Chromium virtual authenticator)', async () => {
+    const { password } = await createUser(t.node.index, 'pat', 'technologist');
+    const fresh = await browser.newContext();
+    const p = await fresh.newPage();
+    const cdp = await fresh.newCDPSession(p);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true } });
+    // WebAuthn needs a domain as relying party id: the loopback node by its name, not its address.
+    const local = t.url.replace('127.0.0.1', 'localhost');
+    const signIn = async () => {
+      await p.waitForSelector('form.signin');
+      await p.getByLabel('User name').fill('pat');
+      await p.getByLabel('Password').fill(password);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+    };
+    await p.goto(`${local}/app/`);
+    await signIn();
+    await p.waitForSelector('table.studies');
+    await p.getByRole('link', { name: 'My account' }).click();
+    await p.getByRole('button', { name: 'Add a passkey' }).click();
+    await p.waitForSelector('.mfa .ok:text("1 passkey(s)")');
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await signIn();
+    await p.getByRole('button', { name: 'Use a passkey' }).click();
+    await p.waitForSelector('table.studies');
+    expect(await p.locator('.topbar .who').textContent()).toBe('pat (technologist)');
+    await fresh.close();
+  });
+});
+
 describe('idle logoff', () => {
   it('clears the screen and returns to sign-in after the idle time', async () => {
     const p = await context.newPage();
