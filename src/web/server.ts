@@ -98,11 +98,6 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
         return;
       }
       // The app's static files hold no data: they are served without credentials.
-      if (read && url.pathname === '/') {
-        res.writeHead(302, { location: APP_PREFIX });
-        res.end();
-        return;
-      }
       if (read && url.pathname === SIGN_IN_OPTIONS) {
         // What the sign-in page offers; no data, so no credentials.
         res.writeHead(200, { 'content-type': 'application/json' });
