@@ -68,8 +68,8 @@ function multiFrame(study: string, series: string, frames: number): Buffer {
   return writePart10(buildMeta('1.2.840.10008.5.1.4.1.1.7.2', sop, '1.2.840.10008.1.2.1'), ds, '1.2.840.10008.1.2.1');
 }
 
-/** One object per transfer syntax: explicit LE, big endian, RLE, JPEG-LS, JPEG 2000, JPEG baseline (colour). Not 12-bit lossy JPEG (JPGExtended.dcm): the server has no decoder for it yet. */
-export const PYDICOM_FILES = ['CT_small.dcm', 'MR_small_bigendian.dcm', 'MR_small_RLE.dcm', 'SC_rgb_rle_2frame.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm', 'SC_rgb_jpeg_dcmtk.dcm'];
+/** One object per transfer syntax: explicit LE, big endian, RLE, JPEG-LS, JPEG 2000, JPEG baseline (colour), 12-bit JPEG Extended. */
+export const PYDICOM_FILES = ['CT_small.dcm', 'MR_small_bigendian.dcm', 'MR_small_RLE.dcm', 'SC_rgb_rle_2frame.dcm', 'MR_small_jpeg_ls_lossless.dcm', 'MR_small_jp2klossless.dcm', 'SC_rgb_jpeg_dcmtk.dcm', 'JPGExtended.dcm'];
 
 export async function seed(node: Node): Promise<Seeded> {
   const ctStudy = newUid(), ctSeries = newUid(), ctSlices = 6;
