@@ -12,6 +12,7 @@ import type { AuditTrail } from './security/audit/trail.js';
 import { Authenticator, createUser } from './security/authenticate.js';
 import { systemPrincipal } from './security/principal.js';
 import { AccessControl } from './services/access.js';
+import { AdminService } from './services/admin.js';
 import { MfaService } from './security/mfa.js';
 import { PasskeyService } from './security/passkeys.js';
 import { JwtBearer } from './security/oidc/jwt-bearer.js';
@@ -60,6 +61,7 @@ export interface Node {
   dimse: DimseService;
   /** What start-up recovery found of an earlier process that stopped before its last index barrier. */
   recovered: { checked: number; reindexed: number; unreadable: number };
+  admin: AdminService;
   access: AccessControl;
   accessStore: KyselyAccessStore;
   grants: GrantService;
@@ -120,6 +122,7 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
     grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
     deleter: new DeleteService({ index, blobs, audit, access }),
+    admin: new AdminService({ accounts: index, peers, audit }),
     async close() {
       await ingest.close().catch(() => undefined); // on failure the journal stays for the next start
       await pixels.close();

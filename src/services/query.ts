@@ -5,7 +5,7 @@ import { badRequest } from '../errors.js';
 import { lookupTag } from '../dicom/dictionary.generated.js';
 import type { JsonAttribute, JsonDataSet } from '../dicom/json.js';
 import { isPlausibleUid } from '../dicom/uid.js';
-import type { Column, Condition, IndexStore, Level, Match, QueryRow } from '../store/index/index-store.js';
+import type { Column, Condition, IndexStore, Level, Match, QueryRow, StudyOrder } from '../store/index/index-store.js';
 import type { Principal } from '../security/principal.js';
 import { authorizeAudited } from './guard.js';
 import type { AccessControl } from './access.js';
@@ -24,6 +24,8 @@ export interface QueryRequest {
   limit?: number;
   offset?: number;
   fuzzyMatching?: boolean;
+  /** Study level: the sort the worklist asked for (QIDO-RS has none; the default is newest first). */
+  order?: StudyOrder;
 }
 
 export interface QueryResult {
@@ -153,7 +155,7 @@ export class QueryService {
     let rows: QueryRow[];
     try {
       // The caller's scope is part of the SQL: rows outside it are neither returned nor counted.
-      rows = await this.deps.index.query({ level: req.level, conditions, limit: limit + 1, offset, within: this.deps.access.scope(principal) });
+      rows = await this.deps.index.query({ level: req.level, conditions, limit: limit + 1, offset, within: this.deps.access.scope(principal), order: req.level === 'STUDY' ? req.order : undefined });
     } catch (e) {
       await this.deps.audit.record({ action: 'query', outcome: 'failure', principal, query: Object.fromEntries(req.keys) });
       throw e;

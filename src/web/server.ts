@@ -25,7 +25,11 @@ import { registerOidcRoutes } from './api/oidc-routes.js';
 import { registerPasskeyApi, registerPasskeyPublic, relyingPartyFor } from './api/passkey-routes.js';
 import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
+import { registerAdminApi } from './api/admin.js';
+import { registerWorklist } from './api/worklist.js';
+import { APP_PREFIX, AppFiles, SHARE_VIEW, SIGN_IN_OPTIONS } from './app-static.js';
 import { Router } from './router.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 export interface HttpDoor { server: Server; url: string; close(): Promise<void> }
 
@@ -60,6 +64,22 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const api = new Router<Caller>();
   registerAuthApi(api, authDeps);
   registerPasskeyApi(api, authDeps);
+  // The web app's JSON API (worklist, administration): its handlers take the caller's principal.
+  const appApi = new Router<Principal>();
+  registerWorklist(appApi, deps);
+  registerAdminApi(appApi, {
+    admin: node.admin, config: cfg, httpTls: tls,
+    usersWithoutMfa: async () => {
+      const out: string[] = [];
+      for (const u of await node.index.listUsers()) {
+        if (u.disabled) continue;
+        const m = await node.mfa.state(u.id);
+        if (!m.totp && m.passkeys === 0) out.push(u.username);
+      }
+      return out;
+    },
+  });
+  const appFiles = AppFiles.load();
   // The rest of the JSON API (audit, grants, break-glass, shares) sees the caller's principal.
   const api2 = new Router<Principal>();
   registerAuditApi(api2, { reports: node.auditReports, source: node.auditSource });
@@ -70,14 +90,31 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
   const share = shareHandler(node, router, tls, log);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    res.setHeader('x-content-type-options', 'nosniff');
+    setSecurityHeaders(res, tls);
     res.setHeader('cache-control', 'no-store');
-    if (tls) res.setHeader('strict-transport-security', 'max-age=31536000');
     try {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      if (url.pathname === '/healthz' && read) {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok\n');
+        return;
+      }
+      // The app's static files hold no data: they are served without credentials.
+      if (read && url.pathname === SIGN_IN_OPTIONS) {
+        // What the sign-in page offers; no data, so no credentials.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ sso: node.sso !== undefined }));
+        return;
+      }
+      if (read && (url.pathname === '/app' || url.pathname.startsWith(APP_PREFIX))) {
+        if (!(await appFiles).serve(req, res, url.pathname)) throw notFound();
+        return;
+      }
+      // The app, in share mode, for a share link's recipient: the page holds no data; the images
+      // come from /s/<token>/dicom-web with the share session's cookie.
+      if (read && SHARE_VIEW.test(url.pathname)) {
+        if (!(await appFiles).serve(req, res, APP_PREFIX)) throw notFound();
         return;
       }
       // Share links are the one deliberately anonymous door besides /healthz and sign-in; the link is the credential.
@@ -100,12 +137,17 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
           await a.handler({ req, res, params: a.params, query: url.searchParams, principal: caller });
           return;
         }
-        const b = api2.match(req.method ?? 'GET', url.pathname);
+        const b = appApi.match(req.method ?? 'GET', url.pathname);
         if (b !== undefined && b !== 'method') {
           await b.handler({ req, res, params: b.params, query: url.searchParams, principal: caller.principal });
           return;
         }
-        if (a === 'method' || b === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
+        const c = api2.match(req.method ?? 'GET', url.pathname);
+        if (c !== undefined && c !== 'method') {
+          await c.handler({ req, res, params: c.params, query: url.searchParams, principal: caller.principal });
+          return;
+        }
+        if (a === 'method' || b === 'method' || c === 'method') throw new RampartError('bad-request', `method ${req.method} is not allowed here`);
         throw notFound();
       }
       const principal = caller.principal;

@@ -82,6 +82,7 @@ export function shareHandler(node: Node, dicomweb: Router<Principal>, tls: boole
       `<p>Study date: ${escapeHtml(date.replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3'))}</p><p>Description: ${escapeHtml(first(study, '00081030'))}</p>` +
       `<table><thead><tr><th>Series</th><th>Modality</th><th>Description</th><th>Images</th></tr></thead><tbody>${rows}</tbody></table>` +
       `<p>${p.share!.access === 'download' ? 'You may view and download this study.' : 'You may view this study; downloads are not allowed.'}</p>` +
+      `<p><a href="/s/${escapeHtml(token)}/view">Open the images in the viewer</a></p>` +
       `<p>DICOMweb root for a viewer: <code>/s/${escapeHtml(token)}/dicom-web</code></p>`);
   }
 

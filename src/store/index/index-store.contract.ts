@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRampartError } from '../../errors.js';
 import type { TokenRecord, UserRecord } from './account-store.js';
-import type { Condition, IndexQuery, InstanceIndexEntry, Level, Match } from './index-store.js';
+import type { Condition, IndexQuery, InstanceIndexEntry, Level, Match, StudyOrderColumn } from './index-store.js';
 import type { KyselyIndexStore } from './kysely-index-store.js';
 
 export type OpenStore = () => Promise<{ store: KyselyIndexStore; cleanup: () => Promise<void> }>;
@@ -339,6 +339,16 @@ export function runIndexStoreContract(name: string, open: OpenStore): void {
         expect(await studyUids([])).toEqual(['1.3', '1.2', '1.1', '1.4']);
         expect(await studyUids([], 2, 1)).toEqual(['1.2', '1.1']);
         expect(await studyUids([], 2, 4)).toEqual([]);
+      });
+
+      it('sorts studies by the worklist column asked for, either way, with date as the tie-breaker', async () => {
+        const sorted = async (column: StudyOrderColumn, descending: boolean) =>
+          (await store.query({ ...q('STUDY'), order: { column, descending } })).map((r) => field(r.studyJson, 'study'));
+        expect(await sorted('PatientNameNorm', false)).toEqual(['1.4', '1.3', '1.1', '1.2']);
+        expect(await sorted('PatientNameNorm', true)).toEqual(['1.2', '1.1', '1.3', '1.4']);
+        expect(await sorted('PatientID', true)).toEqual(['1.4', '1.3', '1.2', '1.1']);
+        expect(await sorted('StudyDate', false)).toEqual(['1.4', '1.1', '1.2', '1.3']);
+        expect((await store.query({ ...q('STUDY', [], 2, 1), order: { column: 'PatientNameNorm', descending: false } })).map((r) => field(r.studyJson, 'study'))).toEqual(['1.3', '1.1']);
       });
 
       it('returns the full metadata JSON and the storage record of each IMAGE row', async () => {

@@ -43,7 +43,13 @@ export interface IndexQuery {
   conditions: Condition[];
   limit: number;
   offset: number;
+  /** Study level only: the worklist's sort column; the default is newest study first. */
+  order?: StudyOrder;
 }
+
+/** Columns a study list may be sorted by (each is indexed, or reached through an indexed join). */
+export type StudyOrderColumn = 'StudyDate' | 'PatientNameNorm' | 'PatientID' | 'AccessionNumber' | 'StudyDescription';
+export interface StudyOrder { column: StudyOrderColumn; descending: boolean }
 
 /** The attributes to index for one instance, computed by the ingest service. */
 export interface InstanceIndexEntry {

@@ -7,7 +7,7 @@ import { alreadyExists, badRequest, notFound } from '../../errors.js';
 import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from './account-store.js';
 import type {
   Column, Condition, DataScope, IndexQuery, IndexStore, InsertOptions, InsertOutcome, InstanceIndexEntry, Level, Match,
-  OverwritePolicy, QueryRow, RetrieveScope, StoredInstance,
+  OverwritePolicy, QueryRow, RetrieveScope, StudyOrder, StoredInstance,
 } from './index-store.js';
 import {
   migrate, NO_NUMBER, type DB, type Dialect, type InstanceTable, type PatientTable, type SeriesTable,
@@ -329,7 +329,7 @@ export class KyselyIndexStore implements IndexStore, AccountStore {
         const rows = await db.selectFrom('studies as st').innerJoin('patients as p', 'p.pk', 'st.patient_pk')
           .where((eb) => where(eb as unknown as EB))
           .select(['p.json as patient_json', 'st.json as study_json', 'st.num_series', 'st.num_instances', 'st.modalities'])
-          .orderBy('st.study_date', 'desc').orderBy('st.study_time', 'desc').orderBy('st.pk', 'desc')
+          .$call((qb) => orderStudies(qb, q.order))
           .limit(q.limit).offset(q.offset).execute();
         return rows.map((r) => ({
           patientJson: r.patient_json, studyJson: r.study_json, numberOfStudyRelatedSeries: r.num_series,
@@ -700,4 +700,13 @@ class InsertBatch {
     const next = formatModalities([...parseModalities(st.modalities), modality]);
     if (next !== st.modalities) await this.trx.updateTable('studies').set({ modalities: next }).where('pk', '=', studyPk).execute();
   }
+}
+
+/** Study rows in the worklist's order; ties broken by date, time and row, so paging is stable. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function orderStudies<QB extends { orderBy: (...a: any[]) => QB }>(qb: QB, order: StudyOrder | undefined): QB {
+  const dir = order?.descending === false ? 'asc' : 'desc';
+  if (order && order.column !== 'StudyDate') qb = qb.orderBy(COLUMNS[order.column].ref, dir);
+  return qb.orderBy('st.study_date', order?.column === 'StudyDate' ? dir : 'desc')
+    .orderBy('st.study_time', order?.column === 'StudyDate' ? dir : 'desc').orderBy('st.pk', 'desc');
 }
