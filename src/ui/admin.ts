@@ -1,7 +1,7 @@
 // The administration pages: users and roles, API tokens, DICOM peers, settings with their
 // security meaning, and the security status. All of it goes through /api/admin (which checks
 // the 'administer' permission and audits each change).
-import { del, getJson, postJson } from './api.js';
+import { del, getJson, postJson, type HttpError } from './api.js';
 import { h, link, table } from './dom.js';
 
 type Page = 'users' | 'tokens' | 'peers' | 'settings' | 'security';
@@ -116,5 +116,23 @@ async function security(): Promise<Node[]> {
     s.plainDicomPeers.length ? table(['AE title', 'Host', 'Allowed'], s.plainDicomPeers.map((p) => [p.aeTitle, p.host, p.allow.join(', ')])) : h('p', { text: 'None: every peer must use TLS.' }),
     h('h2', { text: 'Accounts without a second factor' }),
     s.usersWithoutMfa === null ? h('p', { text: 'Not known on this server.' }) : s.usersWithoutMfa.length ? h('ul', {}, ...s.usersWithoutMfa.map((u) => h('li', { text: u }))) : h('p', { text: 'Every account has a second factor.' }),
+    h('h2', { text: 'Last exposure self-scan' }),
+    await selfScan(),
   ];
+}
+
+/** The last `rampart scan --self` report: what a stranger's scanner would find on this node. */
+async function selfScan(): Promise<Node> {
+  let r: { finishedAt?: string; findings: { id: string; severity: string; title: string; target: string; fix: string }[] };
+  try {
+    r = await getJson('/api/admin/security-scan');
+  } catch (e) {
+    if ((e as HttpError).status === 404) return h('p', { class: 'hint', text: 'No self-scan has run yet: run `rampart scan --self` on the server (for example daily from cron).' });
+    throw e;
+  }
+  const order = ['high', 'medium', 'low', 'info'];
+  const list = [...r.findings].sort((a, b) => order.indexOf(a.severity) - order.indexOf(b.severity));
+  return h('div', { class: 'self-scan' },
+    h('p', { text: `${list.filter((f) => f.severity === 'high' || f.severity === 'medium').length} high or medium finding(s)${r.finishedAt ? `, scanned ${r.finishedAt.replace('T', ' ').slice(0, 16)} UTC` : ''}.` }),
+    table(['Severity', 'Finding', 'Where', 'Fix'], list.map((f) => [h('span', { class: `finding ${f.severity}`, text: f.severity }), f.title, f.target, f.fix])));
 }

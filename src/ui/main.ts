@@ -1,8 +1,10 @@
 // The app's entry: who is signed in, the top bar, routing on the address fragment (never sent to
-// a server), and idle logoff. Routes: #/ (worklist), #/study/UID, #/viewer/STUDY/SERIES, #/admin/PAGE.
+// a server), and idle logoff. Routes: #/ (worklist), #/study/UID, #/viewer/STUDY/SERIES, #/admin/PAGE,
+// #/audit, #/account.
 import { onSessionLost } from './api.js';
 import { accountPage } from './account.js';
 import { adminPage } from './admin.js';
+import { auditPage } from './audit.js';
 import { h, link } from './dom.js';
 import { isUid } from './dicom-json.js';
 import { startIdleTimer, wipeScreen } from './idle.js';
@@ -26,6 +28,7 @@ function route(): void {
   if (head === 'study' && a && isUid(a)) view = studyPage(a, me.permissions.includes('share') ? () => shareButton(a) : undefined);
   else if (head === 'viewer' && a && b && isUid(a) && isUid(b)) view = viewerPage(a, b);
   else if (head === 'admin' && me.permissions.includes('administer')) view = adminPage(a ?? 'users');
+  else if (head === 'audit' && me.permissions.includes('read-audit')) view = auditPage();
   else if (head === 'account') view = accountPage();
   else view = worklistPage();
   root.replaceChildren(topBar(me), view);
@@ -39,6 +42,7 @@ function topBar(m: Me): HTMLElement {
     h('span', { class: 'brand', text: 'Rampart' }),
     link('/', 'Worklist'),
     m.permissions.includes('administer') ? link('/admin/users', 'Administration') : null,
+    m.permissions.includes('read-audit') ? link('/audit', 'Audit') : null,
     h('span', { class: 'spacer' }),
     h('span', { class: 'who', text: `${m.username} (${m.role})` }),
     link('/account', 'My account'),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, injectionState, watchForInjection } from '../support/browser.js';
+import { writeLastSelfScan } from '../../src/scan/self.js';
 import { createUser } from '../../src/security/authenticate.js';
 import { base32Decode, totp } from '../../src/security/totp.js';
 import { buildOnce } from '../support/build.js';
@@ -338,6 +339,50 @@ describe('the administration pages', () => {
     await page.waitForSelector('.findings');
     expect(await page.locator('.admin-body').textContent()).toContain('CT_SCANNER');
     expect(await page.locator('.findings').textContent()).toContain('1 DICOM peer(s) may connect without TLS.');
+  });
+
+  it('shows the last exposure self-scan on the security status page, or how to run one', async () => {
+    await page.goto(`${t.url}/app/#/admin/security`);
+    await page.waitForSelector('.findings');
+    await page.waitForSelector('.admin-body .hint:text-matches("rampart scan --self")');
+    // What `rampart scan --self` leaves in DATA/scan (the scan itself is tested in src/scan).
+    const now = new Date().toISOString();
+    await writeLastSelfScan(t.dataDir, {
+      format: 'rampart-scan/1', tool: { name: 'rampart', version: '0.1.0' }, mode: 'self', startedAt: now, finishedAt: now,
+      targets: ['127.0.0.1:11112'], endpoints: [], web: [], summary: { high: 0, medium: 1, low: 1, info: 0 },
+      findings: [
+        { id: 'dicom-plain', severity: 'low', title: 'Plain DICOM (no TLS) on loopback', target: '127.0.0.1:11112', evidence: [], fix: 'Use the DICOM TLS port.' },
+        { id: 'tls-old-version', severity: 'medium', title: 'TLS 1.0 accepted', target: '127.0.0.1:2762', evidence: [], fix: 'Accept TLS 1.2 and later only.' },
+      ],
+    });
+    await page.reload();
+    await page.waitForSelector('.self-scan table');
+    const text = (await page.locator('.self-scan').textContent())!;
+    expect(text).toContain('1 high or medium finding(s)');
+    expect(text.indexOf('TLS 1.0 accepted')).toBeLessThan(text.indexOf('Plain DICOM (no TLS) on loopback')); // worst first
+  });
+
+  it('answers who saw a patient, what a user accessed and who accessed a study, and lists alerts', async () => {
+    await page.goto(`${t.url}/app/#/audit`);
+    await page.waitForSelector('form[aria-label="Patient ID"]');
+    await page.getByLabel('Patient ID').fill('CT-STACK');
+    await page.locator('form[aria-label="Patient ID"] button').click();
+    await page.waitForSelector('.audit-patient table tbody tr');
+    const rows = (await page.locator('.audit-patient table').textContent())!;
+    expect(rows).toContain('admin (user)'); // this session viewed the CT stack earlier
+    expect(rows).toContain(data.ctStudy);
+    expect(page.url()).not.toContain('CT-STACK'); // the patient ID stays out of the address bar
+    await page.getByLabel('Study Instance UID').fill(data.ctStudy);
+    await page.locator('form[aria-label="Study Instance UID"] button').click();
+    await page.waitForSelector('.audit-study table tbody tr');
+    await page.getByLabel('User name').fill('admin');
+    await page.locator('form[aria-label="User name"] button').click();
+    await page.waitForSelector('.audit-user table tbody tr');
+    await page.waitForSelector('.audit-alerts');
+    const download = page.waitForEvent('download');
+    await page.locator('.audit-patient button:text("Download CSV")').click();
+    const csv = await (await download).path();
+    expect(csv).toBeTruthy();
   });
 
   it('shows the settings with their security meaning, without secrets', async () => {
