@@ -51,7 +51,7 @@ function reportSection(title: string, label: string, param: 'patient' | 'user' |
   const form = searchForm(label, param, async (v) => {
     out.replaceChildren(h('p', { text: 'Loading…' }));
     try {
-      const rows = await getJson<AccessRow[]>(endpoint(v));
+      const { entries: rows } = await getJson<{ title: string; entries: AccessRow[] }>(endpoint(v));
       const csv = h('button', { type: 'button', text: 'Download CSV' });
       csv.addEventListener('click', () => { void download(endpoint(v, 'csv'), 'text/csv', `${param}-accesses.csv`); });
       const pdf = h('button', { type: 'button', text: 'Download PDF' });
