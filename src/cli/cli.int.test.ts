@@ -1,6 +1,5 @@
 // The `rampart` command as an operator runs it: the compiled bin/rampart.js in a child process
 // with --data on a temporary folder, talking to the node it serves over loopback only.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -9,70 +8,19 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, buildOnce } from '../../test/support/build.js';
+import { buildOnce } from '../../test/support/build.js';
 import { parsePart10 } from '../dicom/reader.js';
 import { Tags } from '../dicom/tag.js';
 import { hashToken } from '../security/tokens.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { PYDICOM_DATA, multipartBody, splitMultipart } from '../../test/support/node.js';
+import { rampart, running, serve, type Served } from '../../test/support/serve.js';
 
 const SAMPLES = `${PYDICOM_DATA}/test_files`;
 
-// ---- running the command ------------------------------------------------------------------
+// ---- running the command (test/support/serve.ts) ------------------------------------------
 
-
-/**
- * The environment without the RAMPART_* settings of whoever runs the tests, and without the
- * DIMSE door: its fixed default ports (11112, 2762) cannot be shared by test nodes running in parallel.
- */
-const cleanEnv = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RAMPART_'))), RAMPART_DIMSE_ENABLED: 'false' });
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function rampart(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['bin/rampart.js', ...args], { cwd: REPO, env: cleanEnv(), stdio: 'pipe' });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
-
-interface Served {
-  child: ChildProcess;
-  /** http(s)://127.0.0.1:PORT: the address the node says it listens on, reached over loopback. */
-  url: string;
-  port: number;
-  stderr(): string;
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-const running = new Set<ChildProcess>();
-
-/** Starts `rampart serve` on a free port and resolves once it says where DICOMweb is. */
-function serve(data: string, extra: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, ['bin/rampart.js', 'serve', '--data', data, '--http-port', '0', ...extra], { cwd: REPO, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => { running.delete(child); r({ code, signal }); }));
-  return new Promise((done, fail) => {
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-      const m = /DICOMweb at (https?):\/\/\S+?:(\d+)\/dicom-web/.exec(err);
-      if (m) {
-        const port = Number(m[2]);
-        done({
-          child, port, url: `${m[1]}://127.0.0.1:${port}`, stderr: () => err,
-          stop: () => { child.kill('SIGTERM'); return exited; },
-        });
-      }
-    });
-    child.stdout!.resume();
-    void exited.then((x) => fail(new Error(`rampart serve exited (${x.code ?? x.signal}) before listening:\n${err}`)));
-  });
-}
+type Run = Awaited<ReturnType<typeof rampart>>;
 
 const basic = (user: string, password: string) => ({ authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64') });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -3,7 +3,7 @@
 // target and C-MOVE destination, dcmqrscp as an old archive to pull from.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openNode } from '../app.js';
 import { loadConfig } from '../config/schema.js';
 import { parsePart10 } from '../dicom/reader.js';
-import { freePort } from '../../test/support/dcmtk.js';
+import { freePort, waitForPort } from '../../test/support/dcmtk.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { PYDICOM_DATA, startTestNode, type TestNode } from '../../test/support/node.js';
 import type { Io } from './common.js';
@@ -39,15 +39,6 @@ const tlsCa = () => ['--tls', '--tls-ca', join(t.dataDir, 'tls', 'node-cert.pem'
 /** The data set bytes of a Part 10 file: everything after its file meta. */
 const datasetBytes = (b: Buffer) => b.subarray(parsePart10(b).datasetOffset);
 const sopOf = (b: Buffer) => parsePart10(b).dataset.string(0x00080018);
-
-async function waitForPort(p: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => { const s = connect(p, host, () => { s.destroy(); r(true); }); s.on('error', () => r(false)); });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${p}`);
-}
 
 /** DCMTK's storescp writing what it receives bit for bit (+B), so that data set bytes can be compared. */
 async function storescp(aeTitle: string, p: number, dir: string, syntaxes = '+xa'): Promise<{ stop(): Promise<void> }> {

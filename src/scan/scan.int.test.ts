@@ -5,13 +5,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../test/support/dcmtk.js';
+import { freePort, waitForPort } from '../../test/support/dcmtk.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
 import { startTestNode, type TestNode } from '../../test/support/node.js';
 import { scanReportValidator } from '../../test/support/scan-schema.js';
@@ -44,15 +44,6 @@ async function scan(args: string[]): Promise<Ran> {
 }
 
 const ids = (r: ScanReport, severity?: string) => r.findings.filter((f) => !severity || f.severity === severity).map((f) => f.id);
-
-async function waitForPort(p: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((r) => { const s = connect(p, host, () => { s.destroy(); r(true); }); s.on('error', () => r(false)); });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${p}`);
-}
 
 function spawnPeer(cmd: string, args: string[]): { proc: ChildProcess; stop(): Promise<void> } {
   const proc = spawn(cmd, args, { env: { ...process.env, TCP_NODELAY: '1' }, stdio: 'ignore' });

@@ -29,12 +29,17 @@ export function freePort(): Promise<number> {
 /** Starts DCMTK's storescp as a C-MOVE destination writing into dir; resolves when it listens. */
 export async function startStorescp(aeTitle: string, port: number, dir: string): Promise<{ proc: ChildProcess; stop(): Promise<void> }> {
   const proc = spawn('storescp', ['-aet', aeTitle, '-od', dir, '+xa', String(port)], { env: { ...process.env, TCP_NODELAY: '1' }, stdio: 'ignore' });
-  // Wait until the port answers.
+  await waitForPort(port);
+  return { proc, stop: () => new Promise((r) => { proc.once('exit', () => r()); proc.kill('SIGTERM'); }) };
+}
+
+/** Resolves once something accepts TCP connections on the port (a peer process just started). */
+export async function waitForPort(port: number, host = '127.0.0.1'): Promise<void> {
   const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(true); }); s.on('error', () => r(false)); });
-    if (ok) break;
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((r) => { const s = connect(port, host, () => { s.destroy(); r(true); }); s.on('error', () => r(false)); });
+    if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { proc, stop: () => new Promise((r) => { proc.once('exit', () => r()); proc.kill('SIGTERM'); }) };
+  throw new Error(`nothing listens on ${port}`);
 }
