@@ -56,3 +56,25 @@ export interface AuditSink {
 }
 
 export const noAudit: AuditSink = { record: async () => undefined };
+
+/** A DICOM JSON (PS3.18 F) string value, or the Alphabetic group of a PN. */
+function value(json: Record<string, { Value?: unknown[] }>, tag: string): string | undefined {
+  const v = json[tag]?.Value?.[0];
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic: unknown }).Alphabetic);
+  return undefined;
+}
+
+/** The distinct patients (id, name) of stored patient-level DICOM JSON strings, for audit events. */
+export function patientsFromJson(jsons: Iterable<string>): AuditPatient[] {
+  const out = new Map<string, AuditPatient>();
+  for (const s of jsons) {
+    try {
+      const j = JSON.parse(s) as Record<string, { Value?: unknown[] }>;
+      const id = value(j, '00100020') ?? '';
+      const name = value(j, '00100010');
+      if (!out.has(id)) out.set(id, name ? { id, name } : { id });
+    } catch { /* not JSON: leave it out */ }
+  }
+  return [...out.values()];
+}

@@ -9,8 +9,7 @@ import type { Column, Condition, IndexStore, Level, Match, QueryRow, StudyOrder 
 import type { Principal } from '../security/principal.js';
 import { authorizeAudited } from './guard.js';
 import type { AccessControl } from './access.js';
-import type { AuditSink } from './audit-port.js';
-import { patientsFromJson } from '../security/audit/enrich.js';
+import { patientsFromJson, type AuditSink } from './audit-port.js';
 import { throttle, type RateLimiter } from './rate-limit.js';
 import { INSTANCE_RETURN, PATIENT_RETURN, SERIES_RETURN, STUDY_RETURN } from './level-attributes.js';
 import { normalizePN } from './normalize.js';

@@ -16,8 +16,7 @@ import type { Condition, IndexStore, RetrieveScope, StoredInstance } from '../st
 import type { Principal } from '../security/principal.js';
 import { authorizeAudited } from './guard.js';
 import type { AccessControl } from './access.js';
-import type { AuditSink } from './audit-port.js';
-import { patientsFromJson } from '../security/audit/enrich.js';
+import { patientsFromJson, type AuditSink } from './audit-port.js';
 import type { PixelJobs } from './pixel-port.js';
 import { throttle, type RateLimiter } from './rate-limit.js';
 
