@@ -60,7 +60,7 @@ export interface Node {
   peers: KyselyPeerStore;
   dimse: DimseService;
   /** What start-up recovery found of an earlier process that stopped before its last index barrier. */
-  recovered: { checked: number; reindexed: number; unreadable: number };
+  recovered: { checked: number; reindexed: number; unreadable: number; torn: number };
   admin: AdminService;
   access: AccessControl;
   accessStore: KyselyAccessStore;
@@ -125,6 +125,7 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     admin: new AdminService({ accounts: index, peers, audit }),
     async close() {
       await ingest.close().catch(() => undefined); // on failure the journal stays for the next start
+      await blobs.close();
       await pixels.close();
       // The trail next: events still in flight may ask the index for their patients.
       await audit.close();

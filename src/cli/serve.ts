@@ -18,9 +18,10 @@ export async function serve(args: string[], io: Io, signal?: AbortSignal): Promi
     'dimse.port': values['dicom-port'], 'dimse.tlsPort': values['dicom-tls-port'], 'dimse.aeTitle': values['ae-title'],
   });
   const node = await openNode(config, { forwardAudit: true });
-  const { reindexed, unreadable } = node.recovered;
+  const { reindexed, unreadable, torn } = node.recovered;
   if (reindexed) io.err(`indexed again ${reindexed} stored instance(s) whose index rows an earlier stop had not yet made durable`);
   if (unreadable) io.err(`${unreadable} blob(s) written by an earlier stop are not valid objects: see rampart fsck`);
+  if (torn) io.err(`${torn} blob(s) that an earlier stop was still writing were cut short and never acknowledged; left for rampart fsck --repair`);
   const swept = await node.blobs.sweepStaging(60_000);
   if (swept) io.err(`removed ${swept} staged upload(s) left by an earlier stop`);
   const adminFile = await ensureInitialAdmin(node);

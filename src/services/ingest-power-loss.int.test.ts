@@ -5,7 +5,8 @@
 // barrier, as a power loss would leave it: the next start indexes the lost rows again.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,9 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const first = makeInstance({ PatientID: 'DURABLE', rows: 32, columns: 32 });
 const durable = [first, makeInstance({ StudyInstanceUID: first.study, SeriesInstanceUID: first.series, InstanceNumber: 2, PatientID: 'DURABLE', rows: 32, columns: 32 })];
 const late = makeInstance({ PatientID: 'LATE', rows: 32, columns: 32 });
+/** Being stored when the power failed: its name reached the disk, only part of its bytes did. */
+const torn = makeInstance({ PatientID: 'TORN', rows: 64, columns: 64 });
+let tornKey = '';
 const lost = [late, ...[2, 3, 4].map((n) => makeInstance({ StudyInstanceUID: late.study, SeriesInstanceUID: late.series, InstanceNumber: n, PatientID: 'LATE', rows: 32, columns: 32 }))];
 
 let data: string;
@@ -59,6 +63,13 @@ beforeAll(async () => {
   node.child.kill('SIGKILL');
   await node.exited;
   journalsAfterKill = await journals();
+  // The torn one lands in the folder the journal names, under a name carrying its whole hash.
+  const placed = (await readdir(join(data, 'blobs'))).filter((d) => /^[0-9a-f]{2}$/.test(d));
+  const journal = (await readFile(join(data, 'blobs', '.recent', journalsAfterKill[0]!), 'latin1')).split('\n');
+  const prefix = journal.find((l) => /^[0-9a-f]{4}$/.test(l))!;
+  if (!placed.includes(prefix.slice(0, 2))) throw new Error('the journal names a folder that was not used');
+  tornKey = prefix + randomBytes(6).toString('hex') + sha(torn.bytes).slice(0, 16);
+  await writeFile(join(data, 'blobs', prefix.slice(0, 2), prefix.slice(2, 4), tornKey), torn.bytes.subarray(0, torn.bytes.length - 4096));
 
   // The power loss: the index rows committed after the barrier never reached the disk.
   await copyFile(join(data, 'index-at-barrier.sqlite'), join(data, 'index.sqlite'));
@@ -101,14 +112,23 @@ describe('a node that loses power after acknowledging stores, before its index b
     expect(got).toEqual(new Set(lost.map((x) => sha(x.bytes))));
   });
 
+  it('never indexes a blob whose bytes were cut short, and says so', async () => {
+    expect(restartStderr).toContain('1 blob(s) that an earlier stop was still writing were cut short');
+    const q = await fetch(`${node.url}/dicom-web/instances?SOPInstanceUID=${torn.sop}`, { headers: auth });
+    expect(await q.json()).toEqual([]);
+  });
+
   it('releases the journal it recovered from', async () => {
     expect(await journals()).toEqual([]);
   });
 
-  it('leaves fsck nothing to report once stopped', async () => {
+  it('leaves fsck only the torn blob to report once stopped, which --repair removes', async () => {
     node.child.kill('SIGTERM');
     expect(await node.exited).toEqual({ code: 0, signal: null });
     const report = JSON.parse((await rampart(['fsck', '--json', '--data', data])).stdout) as { instances: number; missingBlobs: string[]; corrupt: string[]; orphanBlobs: string[] };
-    expect(report).toMatchObject({ instances: durable.length + lost.length, missingBlobs: [], corrupt: [], orphanBlobs: [] });
+    expect(report).toMatchObject({ instances: durable.length + lost.length, missingBlobs: [], corrupt: [], orphanBlobs: [tornKey] });
+    await rampart(['fsck', '--repair', '--data', data]);
+    const after = JSON.parse((await rampart(['fsck', '--json', '--data', data])).stdout) as { orphanBlobs: string[] };
+    expect(after.orphanBlobs).toEqual([]);
   });
 });

@@ -390,8 +390,8 @@ export class IngestService {
    * in the order they placed it (a power failure may have taken those index rows). A blob the
    * index already names is skipped; one that is not a valid object is left for fsck.
    */
-  async recover(principal: Principal): Promise<{ checked: number; reindexed: number; unreadable: number }> {
-    const counts = { checked: 0, reindexed: 0, unreadable: 0 };
+  async recover(principal: Principal): Promise<{ checked: number; reindexed: number; unreadable: number; torn: number }> {
+    const counts = { checked: 0, reindexed: 0, unreadable: 0, torn: 0 };
     for (const set of await this.deps.blobs.orphanedRecent()) {
       const known = await this.deps.index.indexedBlobKeys(set.keys);
       const studies = new Set<string>();
@@ -399,7 +399,14 @@ export class IngestService {
       for (const key of set.keys) {
         counts.checked++;
         if (known.has(key)) continue;
-        const entry = await this.entryOf(key).catch(() => undefined);
+        const read = await this.entryOf(key).catch(() => undefined);
+        if (read && !set.intact(key, read.sha256)) {
+          // Its name reached the disk before its bytes: the store was never acknowledged. Left
+          // for fsck (an orphan blob), never indexed.
+          counts.torn++;
+          continue;
+        }
+        const entry = read?.entry;
         if (!entry) { counts.unreadable++; continue; }
         const [o] = await this.deps.index.insertInstances([entry], this.deps.overwrite);
         if (o!.status === 'duplicate') {
@@ -419,16 +426,21 @@ export class IngestService {
     return counts;
   }
 
-  /** The index entry of a placed blob, read back from the blob itself. */
-  private async entryOf(key: string): Promise<InstanceIndexEntry | undefined> {
+  /** The content hash of a placed blob and, when it is a valid object, its index entry. */
+  private async entryOf(key: string): Promise<{ sha256: string; entry: InstanceIndexEntry | undefined }> {
     const { blobs } = this.deps;
-    const size = await blobs.size(key);
-    const head = await blobs.read(key, 0, Math.min(size, this.limits.headBytes));
-    const parsed = await this.parseHeader(head, (o, l) => blobs.read(key, o, l), size);
     const hash = createHash('sha256');
     for await (const chunk of blobs.open(key)) hash.update(chunk as Buffer);
-    const r = this.validate(parsed, {}, size, hash.digest('hex'));
-    return r.ok ? { ...r.entry, instance: { ...r.entry.instance, blobKey: key } } : undefined;
+    const sha256 = hash.digest('hex');
+    try {
+      const size = await blobs.size(key);
+      const head = await blobs.read(key, 0, Math.min(size, this.limits.headBytes));
+      const parsed = await this.parseHeader(head, (o, l) => blobs.read(key, o, l), size);
+      const r = this.validate(parsed, {}, size, sha256);
+      return { sha256, entry: r.ok ? { ...r.entry, instance: { ...r.entry.instance, blobKey: key } } : undefined };
+    } catch {
+      return { sha256, entry: undefined };
+    }
   }
 
   /** prepare + commit of one object. */

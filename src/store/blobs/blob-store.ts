@@ -19,6 +19,11 @@ export interface StagedBlob {
 export interface RecentBlobs {
   /** In the order they were placed. */
   keys: string[];
+  /**
+   * Whether the blob under `key` holds what was placed there: false when a crash left it torn
+   * (a name can become durable before the bytes; such a blob was never acknowledged).
+   */
+  intact(key: string, sha256: string): boolean;
   /** Forgets them once each is indexed durably (or found not to be an object). */
   release(): Promise<void>;
 }
@@ -28,9 +33,9 @@ export interface BlobStore {
   /** Commits several staged blobs with one round of directory syncs; keys in input order. */
   commitMany(staged: StagedBlob[]): Promise<string[]>;
   /**
-   * Like commitMany, but resolves once the blobs are under their keys (their bytes durable),
-   * with `placed` resolving when the names are durable too. Lets a caller write its index
-   * while the directories sync; it must await `placed` before it reports success.
+   * Like commitMany, but resolves once the blobs are under their keys, with `placed` resolving
+   * when their bytes and names are durable. Lets a caller write its index while the files and
+   * directories sync; it must await `placed` before it reports success.
    */
   placeMany(staged: StagedBlob[]): Promise<{ keys: string[]; placed: Promise<void> }>;
   open(key: string, range?: { start: number; end: number }): Readable;
@@ -51,6 +56,8 @@ export interface BlobStore {
   orphanedRecent(): Promise<RecentBlobs[]>;
   /** Staged leftovers older than `olderThanMs` (from a crash), removed; returns how many. */
   sweepStaging(olderThanMs: number): Promise<number>;
+  /** Releases what the store holds open (at shutdown, after the last commit). */
+  close(): Promise<void>;
 }
 
 /** Keys are 32 lower-case hex digits; anything else is refused before it reaches a path. */

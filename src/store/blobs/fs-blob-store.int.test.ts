@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, truncate, utimes } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBlobStoreContract } from './blob-store.contract.js';
-import { FsBlobStore } from './fs-blob-store.js';
+import { FsBlobStore, keyMatches } from './fs-blob-store.js';
 
 runBlobStoreContract('filesystem', async () => new FsBlobStore(await mkdtemp(join(tmpdir(), 'rampart-blobs-'))).init());
 
@@ -62,5 +63,57 @@ describe('FsBlobStore journal of recent folders (start-up recovery after a power
     const sets = await new FsBlobStore(dir, { isAlive: () => false }).init().then((s) => s.orphanedRecent());
     expect(sets.flatMap((s) => s.keys)).toEqual([key]);
     expect(await readdir(join(dir, '.recent'))).toHaveLength(1);
+  });
+});
+
+describe('FsBlobStore names and torn blobs', () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('ends every key with 64 bits of the content hash, after the folder and 48 random bits', async () => {
+    const store = await new FsBlobStore(await mkdtemp(join(tmpdir(), 'rampart-names-'))).init();
+    const body = Buffer.from('same content');
+    const keys: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = await store.stage();
+      await s.write(body);
+      await s.finish();
+      keys.push(await s.commit());
+    }
+    expect(keys[0]).not.toBe(keys[1]);
+    for (const k of keys) expect(k.slice(16)).toBe(sha(body).slice(0, 16));
+    expect(keyMatches(keys[0]!, sha(body))).toBe(true);
+    expect(keyMatches(keys[0]!, sha(Buffer.from('other')))).toBe(false);
+    await store.close();
+  });
+
+  it('tells recovery that a blob cut short after its name reached the disk is not intact', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-torn-'));
+    const writer = await new FsBlobStore(dir).init();
+    const whole = Buffer.alloc(100_000, 7);
+    const s = await writer.stage();
+    await s.write(whole);
+    await s.finish();
+    const key = await s.commit();
+    const [set] = await new FsBlobStore(dir, { isAlive: () => false }).init().then((r) => r.orphanedRecent());
+    expect(set!.intact(key, sha(whole))).toBe(true);
+    // What a power loss between rename and fsync can leave: the name, and fewer bytes.
+    await truncate(join(dir, key.slice(0, 2), key.slice(2, 4), key), 4096);
+    expect(set!.intact(key, sha(whole.subarray(0, 4096)))).toBe(false);
+    await writer.close();
+  });
+
+  it('keeps one staging file open ahead, and removes it at close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-spare-'));
+    const store = await new FsBlobStore(dir).init();
+    expect(await readdir(join(dir, '.staging'))).toEqual([]); // nothing before the first upload
+    const s = await store.stage();
+    await s.write(Buffer.from('x'));
+    await s.finish();
+    await s.commit();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await readdir(join(dir, '.staging'))).toHaveLength(1);
+    await store.close();
+    expect(await readdir(join(dir, '.staging'))).toEqual([]);
+    await expect(store.stage()).rejects.toThrow(/closed/);
   });
 });

@@ -1,6 +1,9 @@
-// Filesystem BlobStore: DATA/blobs/ab/cd/<key>. Writes go to DATA/blobs/.staging/<random>,
-// are fsynced, renamed into place and the directory fsynced, so a crash leaves the whole
-// blob or none of it (an orphan in staging is swept, an unindexed blob is found by fsck).
+// Filesystem BlobStore: DATA/blobs/ab/cd/<key>. Writes go to DATA/blobs/.staging/<random>;
+// at commit the file is renamed into its folder, then the file and the folder are fsynced
+// together, and only then is the blob durable. A name can reach the disk before the bytes it
+// names, so a key ends with 64 bits of the content's SHA-256: recovery after a power loss
+// tells a torn blob (never acknowledged) from a whole one. An orphan in staging is swept, an
+// unindexed blob is found by fsck.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -9,6 +12,12 @@ import type { Readable } from 'node:stream';
 import { RampartError } from '../../errors.js';
 import { isBlobKey, type BlobStore, type RecentBlobs, type StagedBlob } from './blob-store.js';
 import { RecentJournal, syncDir } from './recent-journal.js';
+
+/** Hex digits of the content hash at the end of a key (the first 16 of 32 are folder + random). */
+const HASH_DIGITS = 16;
+const SPARE_MAX_AGE_MS = 20_000;
+/** Whether a key names a blob whose bytes hash to `sha256`. */
+export const keyMatches = (key: string, sha256: string): boolean => key.slice(32 - HASH_DIGITS) === sha256.slice(0, HASH_DIGITS);
 
 export class FsBlobStore implements BlobStore {
   private readonly staging: string;
@@ -30,20 +39,74 @@ export class FsBlobStore implements BlobStore {
     return join(this.root, key.slice(0, 2), key.slice(2, 4), key);
   }
 
-  async stage(): Promise<StagedBlob> {
+  /**
+   * A staging file opened ahead of time, so that an upload does not wait for open(2) on its
+   * critical path. Made after the first stage() only: an idle node leaves staging empty.
+   */
+  private spare: Promise<FsStagedBlob> | undefined;
+  private spareAt = 0;
+  private closed = false;
+
+  private spareName: string | undefined;
+
+  private openStaged(asSpare = false): Promise<FsStagedBlob> {
     const name = randomBytes(16).toString('hex');
+    if (asSpare) this.spareName = name;
     const path = join(this.staging, name);
-    const fh = await open(path, 'wx+', 0o600);
-    return new FsStagedBlob(this, path, fh);
+    return open(path, 'wx+', 0o600).then((fh) => new FsStagedBlob(this, path, fh));
   }
 
-  /** @internal used by FsStagedBlob.commit */
+  async stage(): Promise<StagedBlob> {
+    if (this.closed) throw new RampartError('internal', 'blob store closed');
+    let ready = this.spare;
+    // Another process's start-up sweep removes staged files older than a minute: a spare that
+    // sat idle that long is replaced rather than trusted.
+    if (ready && Date.now() - this.spareAt > SPARE_MAX_AGE_MS) {
+      void ready.then((s) => s.abort(), () => undefined);
+      ready = undefined;
+    }
+    this.spare = this.openStaged(true);
+    this.spareAt = Date.now();
+    this.spare.catch(() => undefined); // a failed spare is reported by the stage() that takes it
+    return ready ?? this.openStaged();
+  }
+
+  /** Removes the spare staging file and closes the folder handles (at shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    this.spare = undefined;
+    await spare?.then((s) => s.abort(), () => undefined);
+    const dirs = [...this.dirHandles.values()];
+    this.dirHandles.clear();
+    await Promise.all(dirs.map((d) => d.then((fh) => fh.close(), () => undefined)));
+  }
+
+  /** Open handles of the folders being filled, so syncing one costs a single fsync(2). */
+  private readonly dirHandles = new Map<string, Promise<FileHandle>>();
+  private syncFolder(dir: string): Promise<void> {
+    let fh = this.dirHandles.get(dir);
+    if (!fh) {
+      fh = open(dir, 'r');
+      fh.catch(() => this.dirHandles.delete(dir));
+      this.dirHandles.set(dir, fh);
+      // Two folders at most: the one being filled and the one before it.
+      for (const [d, old] of this.dirHandles) {
+        if (this.dirHandles.size <= 2) break;
+        this.dirHandles.delete(d);
+        void old.then((h) => h.close(), () => undefined); // FileHandle.close waits for a sync in flight
+      }
+    }
+    return fh.then((h) => h.sync());
+  }
+
   /**
    * `prefix` (4 hex digits) picks the folder: a batch shares one, so committing it syncs one
-   * directory instead of one per blob. The other 112 bits of the key stay random.
+   * directory instead of one per blob. Then 48 random bits, then 64 bits of the content hash.
+   * @internal used by FsStagedBlob.placeOnly
    */
-  async place(stagedPath: string, prefix: string): Promise<{ key: string; dirs: string[] }> {
-    const key = prefix + randomBytes(14).toString('hex');
+  async place(stagedPath: string, prefix: string, sha256: string): Promise<{ key: string; dirs: string[] }> {
+    const key = prefix + randomBytes(6).toString('hex') + sha256.slice(0, HASH_DIGITS);
     const dest = this.pathOf(key);
     const dir = join(dest, '..');
     const dirs = [dir];
@@ -89,7 +152,8 @@ export class FsBlobStore implements BlobStore {
       const when = new Map<string, number>();
       for (const k of keys) when.set(k, (await stat(this.pathOf(k)).catch(() => undefined))?.mtimeMs ?? 0);
       keys.sort((a, b) => when.get(a)! - when.get(b)! || (a < b ? -1 : 1));
-      out.push({ keys, release: j.release });
+      // Journals written before keys carried their content hash (format 1) cannot be checked.
+      out.push({ keys, release: j.release, intact: (key, sha256) => j.format < 2 || keyMatches(key, sha256) });
     }
     return out;
   }
@@ -104,15 +168,20 @@ export class FsBlobStore implements BlobStore {
     const dirs = new Set<string>();
     const keys: string[] = [];
     for (const s of staged) if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
-    // Every file's fsync (already running since finish) must be done before any rename.
-    await Promise.all((staged as FsStagedBlob[]).map((s) => s.durable()));
     const prefix = await this.nextPrefix(staged.length);
+    // Renamed without waiting for the files' fsync (running since finish): the key's hash lets
+    // recovery refuse a blob whose name outlived its bytes. Nothing is acknowledged before
+    // `placed`, which waits for both the bytes and the names.
     for (const s of staged as FsStagedBlob[]) {
       const placed = await s.placeOnly(prefix);
       keys.push(placed.key);
       for (const d of placed.dirs) dirs.add(d);
     }
-    const placed = Promise.all([...dirs].map(syncDir)).then(() => undefined);
+    const current = join(this.root, prefix.slice(0, 2), prefix.slice(2, 4));
+    const placed = Promise.all([
+      ...[...dirs].map((d) => (d === current ? this.syncFolder(d) : syncDir(d))),
+      ...(staged as FsStagedBlob[]).map((s) => s.settle()),
+    ]).then(() => undefined);
     placed.catch(() => undefined); // the caller awaits it
     return { keys, placed };
   }
@@ -168,6 +237,7 @@ export class FsBlobStore implements BlobStore {
     let n = 0;
     const now = Date.now();
     for (const f of await readdir(this.staging)) {
+      if (f === this.spareName) continue; // our own, opened ahead for the next upload
       const p = join(this.staging, f);
       const st = await stat(p).catch(() => undefined);
       if (st && now - st.mtimeMs >= olderThanMs) {
@@ -205,8 +275,9 @@ class FsStagedBlob implements StagedBlob {
   /** Chunks waiting to be written: small network chunks are gathered into ~1 MiB writes. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  /** The fsync started by finish(), awaited before the blob is placed. */
+  /** The fsync started by finish(), awaited before the blob is reported placed. */
   private synced: Promise<void> | undefined;
+  private digest: string | undefined;
 
   async write(chunk: Buffer): Promise<void> {
     if (this.state !== 'writing' || !this.fh) throw new RampartError('internal', 'write after finish');
@@ -244,12 +315,8 @@ class FsStagedBlob implements StagedBlob {
     this.synced = fh.sync();
     this.synced.catch(() => undefined); // observed in placeOnly()
     this.state = 'finished';
-    return { size: this.size, sha256: this.hash.digest('hex') };
-  }
-
-  /** Resolves when the staged bytes are on disk. */
-  durable(): Promise<void> {
-    return this.synced ?? Promise.reject(new RampartError('internal', 'not finished'));
+    this.digest = this.hash.digest('hex');
+    return { size: this.size, sha256: this.digest };
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -257,15 +324,23 @@ class FsStagedBlob implements StagedBlob {
     return readExactly(this.fh, offset, Math.max(0, Math.min(length, this.size - offset)));
   }
 
-  /** Renames into place without syncing the directory (commitMany does that once). */
+  /** Renames into place without syncing anything (placeMany syncs the files and folders). */
   async placeOnly(prefix: string): Promise<{ key: string; dirs: string[] }> {
-    if (this.state !== 'finished') throw new RampartError('internal', 'commit before finish');
-    await this.synced;
-    await this.fh?.close();
-    this.fh = undefined;
-    const placed = await this.store.place(this.path, prefix);
+    if (this.state !== 'finished' || !this.digest) throw new RampartError('internal', 'commit before finish');
+    const placed = await this.store.place(this.path, prefix, this.digest);
     this.state = 'committed';
     return placed;
+  }
+
+  /** Resolves once the bytes are durable, and closes the file. */
+  async settle(): Promise<void> {
+    try {
+      await this.synced;
+    } finally {
+      const fh = this.fh;
+      this.fh = undefined;
+      await fh?.close().catch(() => undefined);
+    }
   }
 
   async commit(): Promise<string> {

@@ -10,9 +10,16 @@ import { join } from 'node:path';
 const PREFIX = /^[0-9a-f]{4}$/;
 const NAME = /^([1-9][0-9]{0,9})\.([0-9a-f]{16})$/;
 
+/**
+ * Format 2 journals start with this line: their writer put the content hash in every key
+ * (fs-blob-store.ts), so recovery can check a blob against its name.
+ */
+const FORMAT_2 = 'v2';
+
 export interface OrphanJournal {
   /** The 4-hex folder prefixes the writer used. */
   prefixes: string[];
+  format: 1 | 2;
   /** Removes the journal once its blobs are indexed durably. */
   release(): Promise<void>;
 }
@@ -32,7 +39,7 @@ export class RecentJournal {
     if (created) await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const fh = await open(this.file, 'a', 0o600);
     try {
-      await fh.write(prefix + '\n');
+      await fh.write(`${created ? FORMAT_2 + '\n' : ''}${prefix}\n`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -51,7 +58,7 @@ export class RecentJournal {
       const tmp = this.file + '.tmp';
       const fh = await open(tmp, 'w', 0o600);
       try {
-        await fh.write(current + '\n');
+        await fh.write(`${FORMAT_2}\n${current}\n`);
         await fh.sync();
       } finally {
         await fh.close();
@@ -79,9 +86,10 @@ export class RecentJournal {
       if (this.isAlive(pid)) continue;
       const path = join(this.dir, name);
       const text = await readFile(path, 'latin1');
-      const prefixes = [...new Set(text.split('\n').filter((l) => PREFIX.test(l)))];
+      const lines = text.split('\n');
+      const prefixes = [...new Set(lines.filter((l) => PREFIX.test(l)))];
       out.push({
-        prefixes,
+        prefixes, format: lines[0] === FORMAT_2 ? 2 : 1,
         release: async () => {
           await rm(path, { force: true });
           await rm(path + '.tmp', { force: true });
