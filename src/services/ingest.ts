@@ -27,6 +27,11 @@ export const FailureReason = {
   NotAuthorized: 0x0124,
 } as const;
 
+/** Bytes received before the header is first parsed (it is usually a few kB, then pixel data). */
+const EARLY_PARSE_BYTES = 32 * 1024;
+
+type Validated = { ok: true; ids: InstanceIds; entry: Prepared['entry'] };
+
 /** Most instances merged into one group commit. */
 const GROUP_LIMIT = 256;
 
@@ -99,6 +104,10 @@ export class IngestService {
       const head: Buffer[] = [];
       let headLen = 0;
       let total = 0;
+      // The header is parsed and checked while the rest of the object (its pixel data) still
+      // arrives: `early` holds that result and how many bytes it was read from.
+      let early: { from: number; result: Validated | Failed } | undefined;
+      let nextTry = EARLY_PARSE_BYTES;
       for await (const chunk of source) {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         total += b.length;
@@ -111,10 +120,26 @@ export class IngestService {
           headLen += b.length;
         }
         await staged.write(b);
+        if (early === undefined && headLen >= nextTry && nextTry <= this.limits.headBytes) {
+          const buf = Buffer.concat(head);
+          try {
+            early = { from: buf.length, result: this.validate(parsePart10(buf, { stopAtPixelData: true, partial: true }), opts, 0, '') };
+          } catch (e) {
+            // Not enough yet, or not valid: the parse after the last byte decides.
+            nextTry = e instanceof NeedMoreBytes ? Math.max(headLen * 2, Math.min(e.needed, Number.MAX_SAFE_INTEGER)) : Infinity;
+          }
+        }
       }
       const { size, sha256 } = await staged.finish();
-      const parsed = await this.parseHeader(Buffer.concat(head), (o, l) => staged.read(o, l), size);
-      const result = this.validate(parsed, opts, size, sha256);
+      let result: Validated | Failed;
+      if (early && size > early.from) {
+        // The same parse the whole object would give: both stop at the pixel data.
+        result = early.result;
+        if (result.ok) Object.assign(result.entry.instance, { size, sha256 });
+      } else {
+        const parsed = await this.parseHeader(Buffer.concat(head), (o, l) => staged.read(o, l), size);
+        result = this.validate(parsed, opts, size, sha256);
+      }
       if (!result.ok) {
         await staged.abort();
         return result;
@@ -150,8 +175,7 @@ export class IngestService {
     }
   }
 
-  private validate(p: Part10, opts: IngestOptions, size: number, sha256: string):
-    { ok: true; ids: InstanceIds; entry: Prepared['entry'] } | Failed {
+  private validate(p: Part10, opts: IngestOptions, size: number, sha256: string): Validated | Failed {
     const ds = p.dataset;
     const ids: Partial<InstanceIds> = {
       sopClassUid: ds.string(Tags.SOPClassUID),

@@ -100,26 +100,6 @@ export class FsBlobStore implements BlobStore {
     return fh.then((h) => h.sync());
   }
 
-  /**
-   * `prefix` (4 hex digits) picks the folder: a batch shares one, so committing it syncs one
-   * directory instead of one per blob. Then 48 random bits, then 64 bits of the content hash.
-   * @internal used by FsStagedBlob.placeOnly
-   */
-  async place(stagedPath: string, prefix: string, sha256: string): Promise<{ key: string; dirs: string[] }> {
-    const key = prefix + randomBytes(6).toString('hex') + sha256.slice(0, HASH_DIGITS);
-    const dest = this.pathOf(key);
-    const dir = join(dest, '..');
-    const dirs = [dir];
-    if (!this.madeDirs.has(dir)) {
-      // A folder made now is durable only once its parents are synced too.
-      const made = await mkdir(dir, { recursive: true, mode: 0o700 });
-      if (made !== undefined) dirs.push(join(dir, '..'), this.root);
-      this.madeDirs.add(dir);
-    }
-    await rename(stagedPath, dest);
-    return { key, dirs };
-  }
-
   /** Consecutive batches share a folder (each has 65,536 names to choose from), renewed now and then. */
   private prefix: string | undefined;
   private prefixUses = 0;
@@ -164,26 +144,38 @@ export class FsBlobStore implements BlobStore {
     return keys;
   }
 
+  /**
+   * The keys are chosen at once (so the caller can index them while the files move): the batch's
+   * folder (`prefix`, 4 hex digits, so a batch syncs one directory), 48 random bits, and 64 bits
+   * of the content hash. The files are renamed without waiting for their fsync (running since
+   * finish): the hash lets recovery refuse a blob whose name outlived its bytes, and nothing is
+   * acknowledged before `placed`, which waits for both the bytes and the names.
+   */
   async placeMany(staged: StagedBlob[]): Promise<{ keys: string[]; placed: Promise<void> }> {
-    const dirs = new Set<string>();
-    const keys: string[] = [];
     for (const s of staged) if (!(s instanceof FsStagedBlob)) throw new RampartError('internal', 'foreign staged blob');
-    const prefix = await this.nextPrefix(staged.length);
-    // Renamed without waiting for the files' fsync (running since finish): the key's hash lets
-    // recovery refuse a blob whose name outlived its bytes. Nothing is acknowledged before
-    // `placed`, which waits for both the bytes and the names.
-    for (const s of staged as FsStagedBlob[]) {
-      const placed = await s.placeOnly(prefix);
-      keys.push(placed.key);
-      for (const d of placed.dirs) dirs.add(d);
-    }
-    const current = join(this.root, prefix.slice(0, 2), prefix.slice(2, 4));
-    const placed = Promise.all([
-      ...[...dirs].map((d) => (d === current ? this.syncFolder(d) : syncDir(d))),
-      ...(staged as FsStagedBlob[]).map((s) => s.settle()),
-    ]).then(() => undefined);
+    const list = staged as FsStagedBlob[];
+    const prefix = await this.nextPrefix(list.length);
+    const keys = list.map((s) => prefix + randomBytes(6).toString('hex') + s.sha256().slice(0, HASH_DIGITS));
+    const placed = this.moveAndSync(list, keys, join(this.root, prefix.slice(0, 2), prefix.slice(2, 4)));
     placed.catch(() => undefined); // the caller awaits it
     return { keys, placed };
+  }
+
+  private async moveAndSync(list: FsStagedBlob[], keys: string[], dir: string): Promise<void> {
+    const dirs = [dir];
+    if (!this.madeDirs.has(dir)) {
+      // A folder made now is durable only once its parents are synced too.
+      const made = await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (made !== undefined) dirs.push(join(dir, '..'), this.root);
+      this.madeDirs.add(dir);
+    }
+    const outcomes = [
+      ...await Promise.allSettled(list.map((s, i) => s.placeAt(this.pathOf(keys[i]!)))),
+      // Every file is settled (synced and closed) whatever happened to the others.
+      ...await Promise.allSettled([...dirs.map((d) => (d === dir ? this.syncFolder(d) : syncDir(d))), ...list.map((s) => s.settle())]),
+    ];
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   open(key: string, range?: { start: number; end: number }): Readable {
@@ -324,12 +316,17 @@ class FsStagedBlob implements StagedBlob {
     return readExactly(this.fh, offset, Math.max(0, Math.min(length, this.size - offset)));
   }
 
-  /** Renames into place without syncing anything (placeMany syncs the files and folders). */
-  async placeOnly(prefix: string): Promise<{ key: string; dirs: string[] }> {
+  /** The content hash, once finished. */
+  sha256(): string {
     if (this.state !== 'finished' || !this.digest) throw new RampartError('internal', 'commit before finish');
-    const placed = await this.store.place(this.path, prefix, this.digest);
+    return this.digest;
+  }
+
+  /** Renames into place without syncing anything (placeMany syncs the files and folders). */
+  async placeAt(dest: string): Promise<void> {
+    if (this.state !== 'finished') throw new RampartError('internal', 'commit before finish');
     this.state = 'committed';
-    return placed;
+    await rename(this.path, dest);
   }
 
   /** Resolves once the bytes are durable, and closes the file. */

@@ -1,5 +1,6 @@
 // QIDO-RS matching (PS3.4 C.2.2.2 through PS3.18 10.6), STOW-RS responses and errors, DELETE,
 // and transcoding on retrieve, against a real node with synthetic studies.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeInstance } from '../../../test/support/make-dicom.js';
 import { multipartBody, splitMultipart, startTestNode, type TestNode } from '../../../test/support/node.js';
@@ -157,6 +158,24 @@ describe('STOW-RS responses', () => {
     const r = await stow([other.bytes], `/studies/${A.study}`);
     expect(r.status).toBe(409);
     expect((r.json['00081198']!.Value![0] as Json)['00081197']!.Value).toEqual([0xc409]);
+  });
+
+  it('refuses a large instance of another study too (its header is checked while its pixels still arrive)', async () => {
+    const other = makeInstance({ rows: 512, columns: 512 });
+    expect(other.bytes.length).toBeGreaterThan(256 * 1024);
+    const before = (await t.node.index.counts()).instances;
+    const r = await stow([other.bytes], `/studies/${A.study}`);
+    expect(r.status).toBe(409);
+    expect((r.json['00081198']!.Value![0] as Json)['00081197']!.Value).toEqual([0xc409]);
+    expect((await t.node.index.counts()).instances).toBe(before);
+  });
+
+  it('indexes a large instance with the size and hash of every byte received', async () => {
+    const big = makeInstance({ StudyInstanceUID: A.study, rows: 512, columns: 512 });
+    const r = await stow([big.bytes], `/studies/${A.study}`);
+    expect(r.status).toBe(200);
+    const stored = await t.node.index.getInstance(big.sop);
+    expect(stored).toMatchObject({ size: big.bytes.length, sha256: createHash('sha256').update(big.bytes).digest('hex') });
   });
 
   it('answers 415 to a body that is not multipart/related of application/dicom', async () => {
