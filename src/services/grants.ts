@@ -139,7 +139,7 @@ export class GrantService {
     const u = await this.deps.accounts.getUserByName(username);
     if (!u) throw notFound('no such user');
     const added = await this.deps.store.addToGroup(u.id, checkGroup(group));
-    await this.deps.audit.record({ action: 'group-change', outcome: 'success', principal: p, reason: 'member-add' });
+    await this.deps.audit.record({ action: 'group-change', outcome: 'success', principal: p, reason: 'member-add', target: group, detail: username });
     return added;
   }
 
@@ -148,7 +148,21 @@ export class GrantService {
     const u = await this.deps.accounts.getUserByName(username);
     if (!u) throw notFound('no such user');
     const removed = await this.deps.store.removeFromGroup(u.id, group);
-    await this.deps.audit.record({ action: 'group-change', outcome: removed ? 'success' : 'failure', principal: p, reason: 'member-remove' });
+    await this.deps.audit.record({ action: 'group-change', outcome: removed ? 'success' : 'failure', principal: p, reason: 'member-remove', target: group, detail: username });
+    return removed;
+  }
+
+  /**
+   * Deletes a local group: every member leaves it. Grants to the group's name stay (SSO users may
+   * carry the group from their provider's claims); they are listed and revoked on their own.
+   */
+  async deleteGroup(p: Principal, group: string): Promise<number> {
+    authorize(p, 'administer');
+    const members = (await this.deps.store.listGroups()).find((g) => g.group === group)?.userIds ?? [];
+    let removed = 0;
+    for (const id of members) if (await this.deps.store.removeFromGroup(id, group)) removed++;
+    await this.deps.audit.record({ action: 'group-change', outcome: members.length > 0 ? 'success' : 'failure', principal: p, reason: 'group-delete', target: group.slice(0, 128), detail: `${removed} member(s)` });
+    if (members.length === 0) throw notFound('no such group');
     return removed;
   }
 
