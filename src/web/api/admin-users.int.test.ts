@@ -59,6 +59,9 @@ describe('/api/admin: users, sessions and groups', () => {
     }
     expect((await t.node.index.getUserByName('dave'))).toMatchObject({ role: 'referring', disabled: false });
     expect(since(n).filter(([a]) => a === 'user-change')).toEqual([['user-change', 'failure', 'dave', 'access-denied'], ['user-change', 'failure', 'dave', 'access-denied']]);
+    expect(trail.slice(n).filter((e) => e.event.action === 'group-change').map(({ event: e }) => `${e.outcome} ${e.target} ${e.reason} ${e.detail}`)).toEqual([
+      'failure ward access-denied member-add bob', 'failure ward access-denied member-remove bob', 'failure ward access-denied group-delete',
+    ]);
   });
 
   it('demotes an administrator, who loses admin API access at the next request, and audits it', async () => {
@@ -133,9 +136,10 @@ describe('/api/admin: users, sessions and groups', () => {
     expect((await call(admin, 'DELETE', `/api/admin/groups/${g}`)).json).toEqual({ removedMembers: 2 });
     expect((await call(admin, 'GET', '/api/admin/groups')).json).toEqual([]);
     expect((await call(admin, 'DELETE', `/api/admin/groups/${g}`)).status).toBe(404);
-    expect(since(n).filter(([a]) => a === 'group-change').map(([, o, target, d]) => `${o} ${target} ${d}`)).toEqual([
-      'success cardio/ward-2 bob', 'success cardio/ward-2 dave', 'success cardio/ward-2 carol', 'success cardio/ward-2 bob',
-      'success cardio/ward-2 dave', 'failure cardio/ward-2 dave', 'success cardio/ward-2 2 member(s)', 'failure cardio/ward-2 0 member(s)',
+    expect(trail.slice(n).filter((e) => e.event.action === 'group-change').map(({ event: e }) => `${e.outcome} ${e.target} ${e.reason} ${e.detail ?? ''}`)).toEqual([
+      'success cardio/ward-2 member-add bob', 'success cardio/ward-2 member-add dave', 'success cardio/ward-2 member-add carol',
+      'success cardio/ward-2 member-add bob', 'failure ward not-found member-add nobody', 'success cardio/ward-2 member-remove dave',
+      'failure cardio/ward-2 member-remove dave', 'success cardio/ward-2 group-delete ', 'failure cardio/ward-2 not-found group-delete',
     ]);
   });
 });
