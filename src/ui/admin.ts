@@ -34,7 +34,10 @@ export function adminPage(which: string): HTMLElement {
 
 
 async function users(rerender: Rerender): Promise<Node[]> {
-  const list = await getJson<{ username: string; role: string; disabled: boolean; createdAt: string }[]>('/api/admin/users');
+  const [list, me] = await Promise.all([
+    getJson<{ username: string; role: string; disabled: boolean; createdAt: string }[]>('/api/admin/users'),
+    getJson<{ username: string }>('/api/whoami'),
+  ]);
   const name = h('input', { name: 'username', required: true, maxlength: 64, autocomplete: 'off' });
   const role = h('select', { name: 'role' }, ...ROLES.map((r) => h('option', { value: r, text: r })));
   const out = h('p', { class: 'result', 'aria-live': 'polite' });
@@ -49,6 +52,8 @@ async function users(rerender: Rerender): Promise<Node[]> {
   });
   return [form, table(['User', 'Role', 'State', 'Created', '', ''], list.map((u) => {
     const path = `/api/admin/users/${encodeURIComponent(u.username)}`;
+    // One's own account cannot be demoted, disabled or removed here (the server refuses it too).
+    if (u.username === me.username) return [u.username, u.role, h('span', { class: 'ok', text: 'active (you)' }), fmt(u.createdAt), '', ''];
     return [
       u.username, roleSelect(u.username, u.role, rerender),
       h('span', { class: u.disabled ? 'warn' : 'ok', text: u.disabled ? 'disabled' : 'active' }), fmt(u.createdAt),

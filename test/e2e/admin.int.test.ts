@@ -75,6 +75,9 @@ describe('administering users', () => {
     await expect.poll(async () => (await t.node.index.getUserByName('nina'))?.role).toBe('auditor');
     await admin.waitForSelector('.admin-body table');
     expect(await admin.getByLabel('Access level of nina').inputValue()).toBe('auditor');
+    // One's own row offers no way to lock oneself out.
+    expect(await rowOf('admin').locator('td').allTextContents()).toEqual(['admin', 'admin', 'active (you)', expect.any(String), '', '']);
+    expect(await rowOf('admin').locator('button, select').count()).toBe(0);
     // The nav now offers the new pages.
     expect(await admin.locator('.admin-nav a').allTextContents()).toEqual(['Users', 'Groups', 'Grants', 'Sessions', 'API tokens', 'DICOM peers', 'Settings', 'Security status']);
   });
@@ -148,14 +151,15 @@ describe('administering grants', () => {
 
 describe('administering sessions', () => {
   it('shows another user\'s session with its browser and address, and ends it so their next call answers 401', async () => {
-    const piaContext = await browser.newContext({ userAgent: 'PiaBrowser/1.0 (ward 7)' });
+    const piaContext = await browser.newContext({ userAgent: 'PiaBrowser/1.0 <b class="injected">ward 7</b>' });
     const pia = await signIn(piaContext, 'pia');
     expect(pia.ok).toBe(true);
     await adminGo('sessions', '.admin-body table');
     const cells = await rowOf('pia').locator('td').allTextContents();
     expect(cells[0]).toBe('pia');
     expect(cells[3]).toMatch(/127\.0\.0\.1/);
-    expect(cells[4]).toBe('PiaBrowser/1.0 (ward 7)');
+    expect(cells[4]).toBe('PiaBrowser/1.0 <b class="injected">ward 7</b>'); // shown as text, never as markup
+    expect(await admin.locator('.injected').count()).toBe(0);
     expect(cells[5]).toBe('password');
     expect(await admin.locator('.admin-body td:text-is("admin")').count()).toBe(1); // the administrator's own session is listed too
     await writeFile(join(shots, 'admin-sessions.png'), await admin.screenshot());
