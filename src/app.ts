@@ -122,7 +122,7 @@ export async function openNode(config: Readonly<Config>, opts: { forwardAudit?: 
     shares: new ShareService({ store: accessStore, access, audit, options: { maxDays: config.access.shareMaxDays, defaultDays: config.access.shareDefaultDays, pinAttempts: config.access.sharePinAttempts } }),
     grants: new GrantService({ accounts: index, store: accessStore, access, audit, breakGlassMinutes: config.access.breakGlassMinutes }),
     deleter: new DeleteService({ index, blobs, audit, access }),
-    admin: new AdminService({ accounts: index, peers, audit }),
+    admin: new AdminService({ accounts: index, peers, audit, sessions }),
     async close() {
       await ingest.close().catch(() => undefined); // on failure the journal stays for the next start
       await blobs.close();

@@ -100,3 +100,27 @@ describe('share links from the command line', () => {
     expect((await run(['share', 'create', '--study', '1.2.3.999'])).code).toBe(1);
   });
 });
+
+describe('roles and disabling from the command line', () => {
+  it('changes a role and disables and enables a user, never leaving no enabled administrator', async () => {
+    expect((await run(['user', 'set-role', 'dora', 'admin'])).out).toBe('user dora now has the role admin\n');
+    // dora is the only administrator in this data folder now.
+    const last = await run(['user', 'set-role', 'dora', 'referring']);
+    expect([last.code, last.err]).toEqual([2, 'rampart user: this is the last enabled administrator: make another user an administrator first\n']);
+    expect((await run(['user', 'disable', 'dora'])).err).toContain('last enabled administrator');
+    expect((await run(['user', 'add', 'erin', '--role', 'admin'], 'correct horse battery staple 5\n')).code).toBe(0);
+    expect((await run(['user', 'set-role', 'dora', 'referring'])).code).toBe(0);
+    expect((await run(['user', 'disable', 'dora'])).out).toContain('user dora disabled');
+    expect((await run(['user', 'list'])).out).toMatch(/^dora\treferring\tdisabled\t/m);
+    expect((await run(['user', 'enable', 'dora'])).out).toBe('user dora enabled\n');
+    expect((await run(['user', 'list'])).out).toMatch(/^dora\treferring\t2/m);
+    expect((await run(['user', 'set-role', 'dora', 'emperor'])).code).toBe(2);
+  });
+
+  it('deletes a group, its members leaving it', async () => {
+    await run(['group', 'add', 'night-shift', 'dora', 'erin']);
+    expect((await run(['group', 'delete', 'night-shift'])).out).toContain('group night-shift deleted: 2 member(s) removed');
+    expect((await run(['group', 'list'])).out).not.toContain('night-shift');
+    expect((await run(['group', 'delete', 'night-shift'])).code).toBe(1);
+  });
+});

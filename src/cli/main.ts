@@ -27,12 +27,12 @@ const HELP = `usage: rampart <command> [options]
   serve     run the node (DICOMweb over HTTP, HTTPS beyond loopback; DIMSE and DICOM TLS)
   import    ingest DICOM files and folders
   fsck      check the index against the stored blobs (--repair)
-  user      add, list or remove local users; reset a user's second factors (mfa-reset)
+  user      add, list or remove local users; change a role, disable or enable; reset second factors
   token     create, list or revoke API tokens
   peer      add, list or remove the DICOM peers allowed to connect
   dicom     echo, store, find, move or get against any DICOM peer (SCU)
   grant     give users or groups access to a study or patient, list or remove grants
-  group     add users to or remove them from local groups, list groups
+  group     add users to or remove them from local groups, delete or list groups
   share     create, list or revoke share links for people without an account
   scan      exposure self-audit of DICOM and web endpoints you run (--self: this node)
   audit     verify the tamper-evident audit trail, or export it (DICOM XML, FHIR, CSV)

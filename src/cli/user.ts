@@ -1,12 +1,13 @@
 // `rampart user add NAME --role ROLE` (password on stdin), `user list`, `user remove NAME`,
-// `user mfa-reset NAME` (a lost authenticator: removes TOTP, recovery codes and passkeys, ends sessions).
+// `user mfa-reset NAME` (a lost authenticator: removes TOTP, recovery codes and passkeys, ends sessions),
+// `user set-role NAME ROLE`, `user disable NAME` (ends their sessions), `user enable NAME`.
 import { openNode } from '../app.js';
 import { createUser } from '../security/authenticate.js';
 import { systemPrincipal } from '../security/principal.js';
 import type { Role } from '../store/index/account-store.js';
 import { configFrom, parse, readSecret, type Io } from './common.js';
 
-export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external [--group GROUP ...]  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME\nrampart user mfa-reset NAME';
+export const usage = 'rampart user add NAME --role admin|radiologist|technologist|referring|auditor|external [--group GROUP ...]  (password on stdin)\nrampart user list [--json]\nrampart user remove NAME\nrampart user mfa-reset NAME\nrampart user set-role NAME ROLE\nrampart user disable NAME\nrampart user enable NAME';
 
 export async function user(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { role: { type: 'string' }, group: { type: 'string', multiple: true } });
@@ -48,6 +49,20 @@ export async function user(args: string[], io: Io): Promise<number> {
         const ended = await node.sessions.endAll(u.id);
         await node.audit.record({ action: 'mfa-reset', outcome: 'success', principal: systemPrincipal() });
         io.out(`second factors of ${name} removed (TOTP, recovery codes, passkeys); ${ended} session(s) ended`);
+        return 0;
+      }
+      case 'set-role': {
+        const role = positionals[2];
+        if (!name || !role) { io.err(usage); return 2; }
+        const u = await node.admin.setRole(systemPrincipal(), name, role as Role);
+        io.out(`user ${u.username} now has the role ${u.role}`);
+        return 0;
+      }
+      case 'disable':
+      case 'enable': {
+        if (!name) { io.err(usage); return 2; }
+        const u = await node.admin.setDisabled(systemPrincipal(), name, verb === 'disable');
+        io.out(u.disabled ? `user ${u.username} disabled: no sign-in through any door, web sessions ended, API tokens refused` : `user ${u.username} enabled`);
         return 0;
       }
       default: io.err(usage); return 2;

@@ -236,3 +236,29 @@ describe('creating tokens', () => {
     await expect(createToken(accounts, 'nobody', ['read'], null, now)).rejects.toMatchObject({ code: 'not-found' });
   });
 });
+
+describe('a user disabled after signing in', () => {
+  it('is refused at once at every door (cached Basic, API token, DIMSE identity types 2 and 5), and passes again once enabled', async () => {
+    const u = (await accounts.getUserByName('alice'))!;
+    const { secret } = await createToken(accounts, 'alice', ['read'], null, now);
+    await auth.authenticateHttp(basic('alice', PW), '10.0.0.1'); // now cached
+    await auth.authenticateHttp(`Bearer ${secret}`, '10.0.0.1');
+    expect(await accounts.setDisabled(u.id, true)).toBe(true);
+    await rejects(auth.authenticateHttp(basic('alice', PW), '10.0.0.1'));
+    await rejects(auth.authenticateHttp(`Bearer ${secret}`, '10.0.0.1'));
+    await rejects(auth.authenticateIdentity(2, 'alice', PW, '10.0.0.1'));
+    await rejects(auth.authenticateIdentity(5, secret, '', '10.0.0.1'));
+    await accounts.setDisabled(u.id, false);
+    expect((await auth.authenticateIdentity(2, 'alice', PW, '10.0.0.1')).username).toBe('alice');
+    expect((await auth.authenticateHttp(`Bearer ${secret}`, '10.0.0.1')).scopes).toEqual(['read']);
+  });
+
+  it('acts with a changed role from the next request on', async () => {
+    const u = (await accounts.getUserByName('alice'))!;
+    const { secret } = await createToken(accounts, 'alice', ['read'], null, now);
+    expect((await auth.authenticateHttp(basic('alice', PW), '10.0.0.1')).role).toBe('radiologist');
+    await accounts.setRole(u.id, 'auditor');
+    expect((await auth.authenticateHttp(basic('alice', PW), '10.0.0.1')).role).toBe('auditor');
+    expect((await auth.authenticateHttp(`Bearer ${secret}`, '10.0.0.1')).role).toBe('auditor');
+  });
+});

@@ -1,7 +1,7 @@
 // An in-memory AccountStore for unit tests (and anything else that needs one without a database).
 
 import { alreadyExists } from '../errors.js';
-import type { AccountStore, TokenRecord, UserRecord } from '../store/index/account-store.js';
+import type { AccountStore, Role, TokenRecord, UserRecord } from '../store/index/account-store.js';
 
 export class MemoryAccountStore implements AccountStore {
   private readonly users = new Map<string, UserRecord>(); // by id
@@ -41,6 +41,18 @@ export class MemoryAccountStore implements AccountStore {
   async setPassword(userId: string, passwordHash: string): Promise<void> {
     const u = this.users.get(userId);
     if (u) u.passwordHash = passwordHash;
+  }
+
+  async setRole(userId: string, role: Role): Promise<boolean> {
+    const u = this.users.get(userId);
+    if (u) u.role = role;
+    return u !== undefined;
+  }
+
+  async setDisabled(userId: string, disabled: boolean): Promise<boolean> {
+    const u = this.users.get(userId);
+    if (u) u.disabled = disabled;
+    return u !== undefined;
   }
 
   async createToken(t: TokenRecord): Promise<void> {

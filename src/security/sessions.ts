@@ -110,9 +110,17 @@ export class SessionManager {
 
   /** The user's live, fully signed-in sessions. */
   async list(userId: string): Promise<SessionRecord[]> {
+    return this.live(await this.store.listSessions(userId));
+  }
+
+  /** Every user's live, fully signed-in sessions (the administrator's view). */
+  async listAll(): Promise<SessionRecord[]> {
+    return this.live(await this.store.listAllSessions());
+  }
+
+  private live(list: SessionRecord[]): SessionRecord[] {
     const t = this.clock().getTime();
-    return (await this.store.listSessions(userId)).filter((s) =>
-      s.stage === 'full' && t < Date.parse(s.expiresAt) && t - Date.parse(s.lastSeenAt) <= this.policy.idleSeconds * 1000);
+    return list.filter((s) => s.stage === 'full' && t < Date.parse(s.expiresAt) && t - Date.parse(s.lastSeenAt) <= this.policy.idleSeconds * 1000);
   }
 
   setChallenge(sessionId: string, challenge: string | null): Promise<void> {

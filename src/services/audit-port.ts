@@ -12,7 +12,9 @@ export type AuditAction =
   | 'grant-add' | 'grant-remove' | 'share-create' | 'share-revoke' | 'share-open' | 'group-change'
   | 'config-change' | 'audit-read' | 'export' | 'identity-failure' | 'alert' | 'scan'
   // identity also records these two
-  | 'mfa-reset' | 'password-change';
+  | 'mfa-reset' | 'password-change'
+  // an administrator changed a user's role or disabled / enabled them (target: the user, detail: what)
+  | 'user-change';
 
 /** A patient an event touched, as the index knows it (the audit trail may hold PHI; logs may not). */
 export interface AuditPatient { id: string; name?: string }

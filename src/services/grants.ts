@@ -1,7 +1,7 @@
 // Data grants (a user or group -> a study or a patient, with expiry), group membership and
 // break-glass openings: who may make them, their validation, and their audit events.
 import { randomUUID } from 'node:crypto';
-import { accessDenied, badRequest, notFound } from '../errors.js';
+import { accessDenied, badRequest, isRampartError, notFound } from '../errors.js';
 import { isPlausibleUid } from '../dicom/uid.js';
 import type { Principal } from '../security/principal.js';
 import { authorize, can, CLINICAL_ROLES } from '../security/policy.js';
@@ -134,22 +134,51 @@ export class GrantService {
 
   // ---- groups ----
 
-  async addToGroup(p: Principal, username: string, group: string): Promise<boolean> {
-    authorize(p, 'administer');
-    const u = await this.deps.accounts.getUserByName(username);
-    if (!u) throw notFound('no such user');
-    const added = await this.deps.store.addToGroup(u.id, checkGroup(group));
-    await this.deps.audit.record({ action: 'group-change', outcome: 'success', principal: p, reason: 'member-add' });
-    return added;
+  /**
+   * A change of group membership, audited as 'group-change' whichever way it ends: the group is
+   * the target, the member the detail; the reason says what was done, or why it failed.
+   */
+  private async groupChange<T>(p: Principal, what: string, group: string, member: string | undefined, work: () => Promise<T>, ok: (out: T) => boolean = () => true): Promise<T> {
+    const base = { action: 'group-change' as const, principal: p, target: group.slice(0, 128) };
+    let out: T;
+    try {
+      authorize(p, 'administer');
+      out = await work();
+    } catch (e) {
+      await this.deps.audit.record({ ...base, outcome: 'failure', reason: isRampartError(e) ? e.code : 'internal', detail: [what, member].filter(Boolean).join(' ') });
+      throw e;
+    }
+    await this.deps.audit.record({ ...base, outcome: ok(out) ? 'success' : 'failure', reason: what, detail: member });
+    return out;
   }
 
-  async removeFromGroup(p: Principal, username: string, group: string): Promise<boolean> {
-    authorize(p, 'administer');
+  private async userId(username: string): Promise<string> {
     const u = await this.deps.accounts.getUserByName(username);
     if (!u) throw notFound('no such user');
-    const removed = await this.deps.store.removeFromGroup(u.id, group);
-    await this.deps.audit.record({ action: 'group-change', outcome: removed ? 'success' : 'failure', principal: p, reason: 'member-remove' });
-    return removed;
+    return u.id;
+  }
+
+  async addToGroup(p: Principal, username: string, group: string): Promise<boolean> {
+    return this.groupChange(p, 'member-add', group, username, async () => this.deps.store.addToGroup(await this.userId(username), checkGroup(group)));
+  }
+
+  /** False (audited as a failure) when the user was not a member. */
+  async removeFromGroup(p: Principal, username: string, group: string): Promise<boolean> {
+    return this.groupChange(p, 'member-remove', group, username, async () => this.deps.store.removeFromGroup(await this.userId(username), group), (removed) => removed);
+  }
+
+  /**
+   * Deletes a local group: every member leaves it. Grants to the group's name stay (SSO users may
+   * carry the group from their provider's claims); they are listed and revoked on their own.
+   */
+  async deleteGroup(p: Principal, group: string): Promise<number> {
+    return this.groupChange(p, 'group-delete', group, undefined, async () => {
+      const members = (await this.deps.store.listGroups()).find((g) => g.group === group)?.userIds ?? [];
+      if (members.length === 0) throw notFound('no such group');
+      let removed = 0;
+      for (const id of members) if (await this.deps.store.removeFromGroup(id, group)) removed++;
+      return removed;
+    });
   }
 
   async listGroups(p: Principal): Promise<{ group: string; members: string[] }[]> {

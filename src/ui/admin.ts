@@ -1,11 +1,16 @@
 // The administration pages: users and roles, API tokens, DICOM peers, settings with their
-// security meaning, and the security status. All of it goes through /api/admin (which checks
-// the 'administer' permission and audits each change).
+// security meaning, and the security status (groups, grants and sessions are in admin-access.ts).
+// All of it goes through /api/admin and /api/grants, which check the permission and audit each change.
 import { del, getJson, postJson, type HttpError } from './api.js';
+import { actionButton, fmt, type Rerender } from './admin-common.js';
+import { grants, groups, sessions } from './admin-access.js';
 import { h, link, table } from './dom.js';
 
-type Page = 'users' | 'tokens' | 'peers' | 'settings' | 'security';
-const PAGES: [Page, string][] = [['users', 'Users'], ['tokens', 'API tokens'], ['peers', 'DICOM peers'], ['settings', 'Settings'], ['security', 'Security status']];
+type Page = 'users' | 'groups' | 'grants' | 'sessions' | 'tokens' | 'peers' | 'settings' | 'security';
+const PAGES: [Page, string][] = [
+  ['users', 'Users'], ['groups', 'Groups'], ['grants', 'Grants'], ['sessions', 'Sessions'], ['tokens', 'API tokens'],
+  ['peers', 'DICOM peers'], ['settings', 'Settings'], ['security', 'Security status'],
+];
 const ROLES = ['admin', 'radiologist', 'technologist', 'referring', 'auditor', 'external'];
 
 export function adminPage(which: string): HTMLElement {
@@ -18,7 +23,7 @@ export function adminPage(which: string): HTMLElement {
   }));
   const render = async () => {
     try {
-      body.replaceChildren(...await ({ users, tokens, peers, settings, security }[page])(render));
+      body.replaceChildren(...await ({ users, groups, grants, sessions, tokens, peers, settings, security }[page])(render));
     } catch (e) {
       body.replaceChildren(h('p', { class: 'error', role: 'alert', text: (e as Error).message }));
     }
@@ -27,20 +32,12 @@ export function adminPage(which: string): HTMLElement {
   return h('main', { class: 'admin' }, h('h1', { text: PAGES.find(([p]) => p === page)![1] }), nav, body);
 }
 
-type Rerender = () => Promise<void>;
-const fmt = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) : '');
-
-function actionButton(label: string, confirmText: string, fn: () => Promise<void>, rerender: Rerender): HTMLButtonElement {
-  const b = h('button', { type: 'button', text: label });
-  b.addEventListener('click', () => {
-    if (!confirm(confirmText)) return;
-    void fn().then(rerender, (e: Error) => alert(e.message));
-  });
-  return b;
-}
 
 async function users(rerender: Rerender): Promise<Node[]> {
-  const list = await getJson<{ username: string; role: string; disabled: boolean; createdAt: string }[]>('/api/admin/users');
+  const [list, me] = await Promise.all([
+    getJson<{ username: string; role: string; disabled: boolean; createdAt: string }[]>('/api/admin/users'),
+    getJson<{ username: string }>('/api/whoami'),
+  ]);
   const name = h('input', { name: 'username', required: true, maxlength: 64, autocomplete: 'off' });
   const role = h('select', { name: 'role' }, ...ROLES.map((r) => h('option', { value: r, text: r })));
   const out = h('p', { class: 'result', 'aria-live': 'polite' });
@@ -53,10 +50,31 @@ async function users(rerender: Rerender): Promise<Node[]> {
       document.querySelector('.admin-body')?.prepend(h('p', { class: 'secret', role: 'status' }, 'Initial password (shown once): ', h('code', { text: r.password })));
     }, (err: Error) => { out.textContent = err.message; });
   });
-  return [form, table(['User', 'Role', 'State', 'Created', ''], list.map((u) => [
-    u.username, u.role, u.disabled ? 'disabled' : 'active', fmt(u.createdAt),
-    actionButton('Remove', `Remove the user ${u.username}? Their API tokens are revoked.`, () => del(`/api/admin/users/${encodeURIComponent(u.username)}`), rerender),
-  ]))];
+  return [form, table(['User', 'Role', 'State', 'Created', '', ''], list.map((u) => {
+    const path = `/api/admin/users/${encodeURIComponent(u.username)}`;
+    // One's own account cannot be demoted, disabled or removed here (the server refuses it too).
+    if (u.username === me.username) return [u.username, u.role, h('span', { class: 'ok', text: 'active (you)' }), fmt(u.createdAt), '', ''];
+    return [
+      u.username, roleSelect(u.username, u.role, rerender),
+      h('span', { class: u.disabled ? 'warn' : 'ok', text: u.disabled ? 'disabled' : 'active' }), fmt(u.createdAt),
+      u.disabled
+        ? actionButton('Enable', `Enable ${u.username} again? They can sign in again and their API tokens work again.`, () => postJson(`${path}/disabled`, { disabled: false }).then(() => undefined), rerender)
+        : actionButton('Disable', `Disable ${u.username}? They are signed out at once and cannot sign in anywhere until enabled again.`, () => postJson(`${path}/disabled`, { disabled: true }).then(() => undefined), rerender),
+      actionButton('Remove', `Remove the user ${u.username}? Their API tokens are revoked.`, () => del(path), rerender),
+    ];
+  }))];
+}
+
+/** The user's role, changed on the spot (after a confirmation; the server refuses locking out the last administrator). */
+function roleSelect(username: string, current: string, rerender: Rerender): HTMLSelectElement {
+  const sel = h('select', { name: `role-${username}`, 'aria-label': `Access level of ${username}` }, ...ROLES.map((r) => h('option', { value: r, text: r })));
+  sel.value = current;
+  sel.addEventListener('change', () => {
+    const next = sel.value;
+    if (!confirm(`Give ${username} the ${next} role instead of ${current}? It takes effect at their next request.`)) { sel.value = current; return; }
+    void postJson(`/api/admin/users/${encodeURIComponent(username)}/role`, { role: next }).then(rerender, (e: Error) => { sel.value = current; alert(e.message); });
+  });
+  return sel;
 }
 
 async function tokens(rerender: Rerender): Promise<Node[]> {

@@ -25,6 +25,7 @@ import { registerOidcRoutes } from './api/oidc-routes.js';
 import { registerPasskeyApi, registerPasskeyPublic, relyingPartyFor } from './api/passkey-routes.js';
 import { authenticateRequest, SessionCookies, type Caller } from './api/session-http.js';
 import { sendError } from './http-errors.js';
+import { registerAdminGroupsApi } from './api/admin-groups.js';
 import { registerAdminApi } from './api/admin.js';
 import { registerWorklist } from './api/worklist.js';
 import { APP_PREFIX, AppFiles, SHARE_VIEW, SIGN_IN_OPTIONS } from './app-static.js';
@@ -79,6 +80,7 @@ export function createHandler(node: Node, tls: boolean, log: (m: string) => void
       return out;
     },
   });
+  registerAdminGroupsApi(appApi, node.grants);
   const appFiles = AppFiles.load();
   // The rest of the JSON API (audit, grants, break-glass, shares) sees the caller's principal.
   const api2 = new Router<Principal>();

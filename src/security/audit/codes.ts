@@ -88,6 +88,7 @@ export const CODING: Record<AuditAction, EventCoding> = {
   'token-revoke': alert(TYPE.userSecurityAttributesChanged),
   'user-create': alert(TYPE.securityRolesChanged),
   'user-remove': alert(TYPE.securityRolesChanged),
+  'user-change': alert(TYPE.securityRolesChanged),
   'group-change': alert(TYPE.securityRolesChanged),
   'break-glass': alert(TYPE.emergencyOverrideStarted),
   'rate-limit': alert(TYPE.useOfRestrictedFunction),

@@ -34,6 +34,10 @@ export interface AccountStore {
   listUsers(): Promise<UserRecord[]>;
   removeUser(username: string): Promise<boolean>; // also revokes the user's tokens
   setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** False when there is no such user. */
+  setRole(userId: string, role: Role): Promise<boolean>;
+  /** False when there is no such user. A disabled user keeps their data but cannot sign in anywhere. */
+  setDisabled(userId: string, disabled: boolean): Promise<boolean>;
   createToken(t: TokenRecord): Promise<void>;
   getTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
   listTokens(userId?: string): Promise<TokenRecord[]>;

@@ -47,6 +47,14 @@ export function runAuthStoreContract(name: string, open: () => Promise<AuthStore
       expect((await store.listSessions('u2')).map((s) => s.id)).toEqual(['other']);
     });
 
+    it('lists every user\'s live sessions, oldest first, without the revoked ones', async () => {
+      await store.createSession(session('s22', 'u2'));
+      await store.createSession(session('s1', 'u1'));
+      await store.createSession(session('s333', 'u1'));
+      await store.revokeSession('s333', '2026-01-01T01:00:00.000Z');
+      expect((await store.listAllSessions()).map((s) => [s.id, s.userId])).toEqual([['s1', 'u1'], ['s22', 'u2']]);
+    });
+
     it('prunes sessions that expired or were revoked before a time, and keeps the rest', async () => {
       await store.createSession({ ...session('old'), expiresAt: '2026-01-01T01:00:00.000Z' });
       await store.createSession({ ...session('gone'), revokedAt: '2026-01-01T01:00:00.000Z' });

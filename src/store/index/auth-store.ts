@@ -62,6 +62,8 @@ export interface AuthStore {
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** Sessions of one user that are not revoked (expired ones included; callers filter by time). */
   listSessions(userId: string): Promise<SessionRecord[]>;
+  /** Every user's sessions that are not revoked, oldest first (for the administrator's view). */
+  listAllSessions(): Promise<SessionRecord[]>;
   touchSession(id: string, at: string): Promise<void>;
   /** Moves a pending session to 'full' with the method that completed it. */
   promoteSession(id: string, method: string): Promise<void>;

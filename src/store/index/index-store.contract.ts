@@ -487,6 +487,18 @@ export function runIndexStoreContract(name: string, open: OpenStore): void {
         expect(isRampartError(err, 'not-found')).toBe(true);
       });
 
+      it('changes a user\'s role and disables and re-enables them, and says false for an unknown user', async () => {
+        await store.createUser(user('alice'));
+        await store.createUser(user('bob'));
+        expect(await store.setRole('u-alice', 'admin')).toBe(true);
+        expect(await store.setDisabled('u-alice', true)).toBe(true);
+        expect(await store.getUserById('u-alice')).toEqual({ ...user('alice'), role: 'admin', disabled: true });
+        expect(await store.setDisabled('u-alice', false)).toBe(true);
+        expect((await store.getUserByName('alice'))?.disabled).toBe(false);
+        expect(await store.getUserById('u-bob')).toEqual(user('bob'));
+        expect([await store.setRole('u-nobody', 'admin'), await store.setDisabled('u-nobody', true)]).toEqual([false, false]);
+      });
+
       it('creates tokens, finds one by hash and lists them for one user or all', async () => {
         await store.createUser(user('alice'));
         await store.createUser(user('bob'));

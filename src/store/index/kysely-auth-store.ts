@@ -51,6 +51,10 @@ export class KyselyAuthStore implements AuthStore {
       .where('revoked_at', 'is', null).orderBy('created_at').orderBy('id').execute();
     return rows.map(toSession);
   }
+  async listAllSessions(): Promise<SessionRecord[]> {
+    const rows = await this.db.selectFrom('auth_sessions').selectAll().where('revoked_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toSession);
+  }
   async touchSession(id: string, at: string): Promise<void> {
     await this.db.updateTable('auth_sessions').set({ last_seen_at: at }).where('id', '=', id).execute();
   }

@@ -442,6 +442,16 @@ export class KyselyIndexStore implements IndexStore, AccountStore {
     if (Number(r.numUpdatedRows) === 0) throw notFound('no such user');
   }
 
+  async setRole(userId: string, role: Role): Promise<boolean> {
+    const r = await this.db.updateTable('users').set({ role }).where('id', '=', userId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setDisabled(userId: string, disabled: boolean): Promise<boolean> {
+    const r = await this.db.updateTable('users').set({ disabled: disabled ? 1 : 0 }).where('id', '=', userId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async createToken(t: TokenRecord): Promise<void> {
     try {
       await this.db.insertInto('tokens').values({

@@ -39,6 +39,23 @@ export function registerAdminApi(router: Router<Principal>, deps: AdminApiDeps):
     sendJson(res, 200, { removed: true });
   });
 
+  router.add('POST', '/api/admin/users/:name/role', async ({ req, res, params, principal }) => {
+    const role = optText((await readJson(req)).role, 'role', 32) as Role;
+    sendJson(res, 200, await admin.setRole(principal, params.name!, role));
+  });
+  router.add('POST', '/api/admin/users/:name/disabled', async ({ req, res, params, principal }) => {
+    const { disabled } = await readJson(req);
+    if (typeof disabled !== 'boolean') throw badRequest('disabled is true or false');
+    sendJson(res, 200, await admin.setDisabled(principal, params.name!, disabled));
+  });
+
+  // Everyone's web sessions: ids name them (the secret and its hash never leave the server).
+  router.add('GET', '/api/admin/sessions', async ({ res, principal }) => sendJson(res, 200, await admin.listSessions(principal)));
+  router.add('DELETE', '/api/admin/sessions/:id', async ({ res, params, principal }) => {
+    await admin.revokeSession(principal, params.id!);
+    sendJson(res, 200, { revoked: true });
+  });
+
   router.add('GET', '/api/admin/tokens', async ({ res, principal }) => sendJson(res, 200, await admin.listTokens(principal)));
   router.add('DELETE', '/api/admin/tokens/:id', async ({ res, params, principal }) => {
     await admin.revokeToken(principal, params.id!);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { generateKeyPair, SignJWT, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemPrincipal } from '../../security/principal.js';
 import { startTestNode, type TestNode } from '../../../test/support/node.js';
 import { browse, freePort, Jar, startTestProvider, type TestProvider } from '../../../test/support/oidc-provider.js';
 
@@ -67,6 +68,15 @@ describe('single sign-on with OpenID Connect', () => {
     // A second sign-in finds the same account.
     await signIn('dr.house');
     expect((await t.node.index.listUsers()).filter((u) => u.username.startsWith('dr.house'))).toHaveLength(1);
+  });
+
+  it('refuses the SSO sign-in of an account an administrator disabled, and lets it in once enabled again', async () => {
+    await t.node.admin.setDisabled(systemPrincipal(), 'dr.house', true);
+    const refused = await signIn('dr.house');
+    expect(refused.res.status).toBe(401);
+    expect(refused.jar.get(t.url, 'rampart_session')).toBeUndefined();
+    await t.node.admin.setDisabled(systemPrincipal(), 'dr.house', false);
+    expect((await signIn('dr.house')).res.status).toBe(200);
   });
 
   it('refuses a user whose role claim maps to no Rampart role, and creates no account', async () => {
