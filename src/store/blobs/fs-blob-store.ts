@@ -252,7 +252,7 @@ async function readExactly(fh: FileHandle, offset: number, length: number): Prom
   return got === length ? buf : buf.subarray(0, got);
 }
 
-const WRITE_BATCH = 1024 * 1024;
+const WRITE_BATCH = 256 * 1024;
 
 class FsStagedBlob implements StagedBlob {
   private hash = createHash('sha256');
@@ -264,7 +264,7 @@ class FsStagedBlob implements StagedBlob {
     this.fh = fh;
   }
 
-  /** Chunks waiting to be written: small network chunks are gathered into ~1 MiB writes. */
+  /** Chunks waiting to be written: small network chunks are gathered into ~256 KiB writes. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** The fsync started by finish(), awaited before the blob is reported placed. */
@@ -277,8 +277,18 @@ class FsStagedBlob implements StagedBlob {
     this.size += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= WRITE_BATCH) await this.flush();
+    if (this.pendingBytes >= WRITE_BATCH) {
+      // The write runs while the next bytes arrive. One at a time: the next batch waits for it,
+      // which bounds what is held in memory to two batches.
+      if (this.writing) await this.writing;
+      const w = this.flush();
+      this.writing = w.finally(() => { if (this.writing === w) this.writing = undefined; });
+      this.writing.catch(() => undefined); // observed by the next write, finish() or abort()
+    }
   }
+
+  /** The write in flight, if any. */
+  private writing: Promise<void> | undefined;
 
   private async flush(): Promise<void> {
     if (this.pendingBytes === 0 || !this.fh) return;
@@ -302,6 +312,7 @@ class FsStagedBlob implements StagedBlob {
    */
   async finish(): Promise<{ size: number; sha256: string }> {
     if (this.state !== 'writing' || !this.fh) throw new RampartError('internal', 'finish twice');
+    if (this.writing) await this.writing;
     await this.flush();
     const fh = this.fh;
     this.synced = fh.sync();
@@ -348,6 +359,7 @@ class FsStagedBlob implements StagedBlob {
   async abort(): Promise<void> {
     if (this.state === 'committed' || this.state === 'aborted') return;
     this.state = 'aborted';
+    await this.writing?.catch(() => undefined);
     await this.synced?.catch(() => undefined);
     await this.fh?.close().catch(() => undefined);
     this.fh = undefined;
