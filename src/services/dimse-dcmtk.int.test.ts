@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetToJson } from '../dicom/json.js';
 import { parsePart10 } from '../dicom/reader.js';
+import { createUser } from '../security/authenticate.js';
 import { certificateFingerprint } from '../security/crypto/node-cert.js';
 import { dcmtk, freePort, startStorescp } from '../../test/support/dcmtk.js';
 import { makeInstance } from '../../test/support/make-dicom.js';
@@ -216,6 +217,23 @@ describe('DICOM TLS and user identity', () => {
   it('refuses a password over plain TCP', async () => {
     const r = await dcmtk('storescu', ['-v', ...base('WHO'), '--user', 'admin', '--password', t.adminPassword, host, String(port), join(work, 'a.dcm')]);
     expect(r.out).toMatch(/Association Rejected/);
+  });
+
+  it('refuses the password and the token of a user an administrator disabled, and admits them once enabled', async () => {
+    const { user, password } = await createUser(t.node.index, 'dimse-tech', 'technologist');
+    const jwt = join(work, 'tech.jwt');
+    await writeFile(jwt, await t.token(['read', 'write'], 'dimse-tech'));
+    const d = makeInstance({ PatientName: 'DISABLED^DAN' });
+    await writeFile(join(work, 'd.dcm'), d.bytes);
+    const byPassword = () => dcmtk('storescu', ['-v', ...tlsArgs(), ...base('WHO'), '--user', 'dimse-tech', '--password', password, host, String(tlsPort), join(work, 'd.dcm')]);
+    const byToken = () => dcmtk('storescu', ['-v', ...tlsArgs(), ...base('WHO'), '--jwt', jwt, host, String(tlsPort), join(work, 'd.dcm')]);
+    await t.node.index.setDisabled(user.id, true);
+    expect((await byPassword()).out).toMatch(/Association Rejected/);
+    expect((await byToken()).out).toMatch(/Association Rejected/);
+    expect(await t.node.index.getInstance(d.sop)).toBeUndefined();
+    await t.node.index.setDisabled(user.id, false);
+    expect((await byPassword()).out).toMatch(/Received Store Response \(Success\)/);
+    expect((await byToken()).out).toMatch(/Received Store Response/);
   });
 
   it('accepts an API token as the JWT identity and stores as that user', async () => {
