@@ -281,9 +281,9 @@ class FsStagedBlob implements StagedBlob {
       // The write runs while the next bytes arrive. One at a time: the next batch waits for it,
       // which bounds what is held in memory to two batches.
       if (this.writing) await this.writing;
-      const w = this.flush();
-      this.writing = w.finally(() => { if (this.writing === w) this.writing = undefined; });
-      this.writing.catch(() => undefined); // observed by the next write, finish() or abort()
+      const w: Promise<void> = this.flush().finally(() => { if (this.writing === w) this.writing = undefined; });
+      this.writing = w;
+      w.catch(() => undefined); // observed by the next write, finish() or abort()
     }
   }
 
@@ -316,7 +316,7 @@ class FsStagedBlob implements StagedBlob {
     await this.flush();
     const fh = this.fh;
     this.synced = fh.sync();
-    this.synced.catch(() => undefined); // observed in placeOnly()
+    this.synced.catch(() => undefined); // observed in settle() or abort()
     this.state = 'finished';
     this.digest = this.hash.digest('hex');
     return { size: this.size, sha256: this.digest };
@@ -336,8 +336,8 @@ class FsStagedBlob implements StagedBlob {
   /** Renames into place without syncing anything (placeMany syncs the files and folders). */
   async placeAt(dest: string): Promise<void> {
     if (this.state !== 'finished') throw new RampartError('internal', 'commit before finish');
-    this.state = 'committed';
     await rename(this.path, dest);
+    this.state = 'committed';
   }
 
   /** Resolves once the bytes are durable, and closes the file. */
