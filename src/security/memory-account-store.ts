@@ -1,7 +1,7 @@
 // An in-memory AccountStore for unit tests (and anything else that needs one without a database).
 
 import { alreadyExists } from '../errors.js';
-import type { AccountStore, Role, TokenRecord, UserRecord } from '../store/index/account-store.js';
+import type { AccountStore, KeepAnAdmin, Role, TokenRecord, UserRecord } from '../store/index/account-store.js';
 
 export class MemoryAccountStore implements AccountStore {
   private readonly users = new Map<string, UserRecord>(); // by id
@@ -43,16 +43,22 @@ export class MemoryAccountStore implements AccountStore {
     if (u) u.passwordHash = passwordHash;
   }
 
-  async setRole(userId: string, role: Role): Promise<boolean> {
+  async setRole(userId: string, role: Role, opts: KeepAnAdmin = {}): Promise<boolean> {
     const u = this.users.get(userId);
-    if (u) u.role = role;
-    return u !== undefined;
+    if (!u || (opts.keepAnAdmin && !this.otherAdmin(userId))) return false;
+    u.role = role;
+    return true;
   }
 
-  async setDisabled(userId: string, disabled: boolean): Promise<boolean> {
+  async setDisabled(userId: string, disabled: boolean, opts: KeepAnAdmin = {}): Promise<boolean> {
     const u = this.users.get(userId);
-    if (u) u.disabled = disabled;
-    return u !== undefined;
+    if (!u || (opts.keepAnAdmin && !this.otherAdmin(userId))) return false;
+    u.disabled = disabled;
+    return true;
+  }
+
+  private otherAdmin(userId: string): boolean {
+    return [...this.users.values()].some((x) => x.role === 'admin' && !x.disabled && x.id !== userId);
   }
 
   async createToken(t: TokenRecord): Promise<void> {

@@ -58,10 +58,15 @@ export class AdminService {
     return u;
   }
 
-  /** Refuses a change that would leave no enabled administrator (nobody could administer the node any more). */
-  private async keepAnAdmin(leaving: UserRecord): Promise<void> {
-    const others = (await this.deps.accounts.listUsers()).filter((u) => u.role === 'admin' && !u.disabled && u.id !== leaving.id);
-    if (others.length === 0) throw badRequest('this is the last enabled administrator: make another user an administrator first');
+  /**
+   * Why a guarded change was not written: the store checks, in the same transaction as the
+   * write, that another enabled administrator remains (nobody could administer the node else).
+   */
+  private async refusal(u: UserRecord, guarded: boolean): Promise<Error> {
+    if (guarded && (await this.deps.accounts.getUserById(u.id))) {
+      return badRequest('this is the last enabled administrator: make another user an administrator first');
+    }
+    return notFound('no such user');
   }
 
   async listUsers(p: Principal): Promise<UserView[]> {
@@ -93,11 +98,9 @@ export class AdminService {
       if (!ROLES.includes(role)) throw badRequest(`role is one of ${ROLES.join(', ')}`);
       const u = await this.user(username);
       note.detail = `role ${u.role} -> ${role}`;
-      if (u.role === 'admin' && role !== 'admin') {
-        if (u.id === p.userId) throw badRequest('an administrator cannot take the admin role from themselves');
-        if (!u.disabled) await this.keepAnAdmin(u);
-      }
-      if (!(await this.deps.accounts.setRole(u.id, role))) throw notFound('no such user');
+      if (u.role === 'admin' && role !== 'admin' && u.id === p.userId) throw badRequest('an administrator cannot take the admin role from themselves');
+      const guarded = u.role === 'admin' && role !== 'admin' && !u.disabled;
+      if (!(await this.deps.accounts.setRole(u.id, role, { keepAnAdmin: guarded }))) throw await this.refusal(u, guarded);
       return view({ ...u, role });
     }, username);
   }
@@ -111,8 +114,8 @@ export class AdminService {
       const u = await this.user(username);
       note.detail = disabled ? 'disable' : 'enable';
       if (disabled && u.id === p.userId) throw badRequest('an administrator cannot disable their own account');
-      if (disabled && u.role === 'admin' && !u.disabled) await this.keepAnAdmin(u);
-      if (!(await this.deps.accounts.setDisabled(u.id, disabled))) throw notFound('no such user');
+      const guarded = disabled && u.role === 'admin' && !u.disabled;
+      if (!(await this.deps.accounts.setDisabled(u.id, disabled, { keepAnAdmin: guarded }))) throw await this.refusal(u, guarded);
       if (disabled) note.detail = `disable; ${await this.deps.sessions.endAll(u.id)} web session(s) ended`;
       return view({ ...u, disabled });
     }, username);

@@ -27,6 +27,8 @@ export interface TokenRecord {
   lastUsedAt: string | null;
 }
 
+export interface KeepAnAdmin { keepAnAdmin?: boolean }
+
 export interface AccountStore {
   createUser(u: UserRecord): Promise<void>; // throws AlreadyExists (see errors) when the username is taken
   getUserByName(username: string): Promise<UserRecord | undefined>;
@@ -34,10 +36,14 @@ export interface AccountStore {
   listUsers(): Promise<UserRecord[]>;
   removeUser(username: string): Promise<boolean>; // also revokes the user's tokens
   setPassword(userId: string, passwordHash: string): Promise<void>;
-  /** False when there is no such user. */
-  setRole(userId: string, role: Role): Promise<boolean>;
-  /** False when there is no such user. A disabled user keeps their data but cannot sign in anywhere. */
-  setDisabled(userId: string, disabled: boolean): Promise<boolean>;
+  /**
+   * False when there is no such user, or with `keepAnAdmin` when no other enabled administrator
+   * would be left: checked and written in one transaction, so two administrators demoting or
+   * disabling each other at once cannot both succeed.
+   */
+  setRole(userId: string, role: Role, opts?: KeepAnAdmin): Promise<boolean>;
+  /** As setRole. A disabled user keeps their data but cannot sign in anywhere. */
+  setDisabled(userId: string, disabled: boolean, opts?: KeepAnAdmin): Promise<boolean>;
   createToken(t: TokenRecord): Promise<void>;
   getTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
   listTokens(userId?: string): Promise<TokenRecord[]>;

@@ -499,6 +499,23 @@ export function runIndexStoreContract(name: string, open: OpenStore): void {
         expect([await store.setRole('u-nobody', 'admin'), await store.setDisabled('u-nobody', true)]).toEqual([false, false]);
       });
 
+      it('never leaves no enabled administrator when asked to keep one, even for two changes at once', async () => {
+        await store.createUser({ ...user('ann'), role: 'admin' });
+        await store.createUser({ ...user('ben'), role: 'admin' });
+        // Each demotes the other at the same moment: exactly one of the two may pass.
+        const both = await Promise.all([
+          store.setRole('u-ann', 'radiologist', { keepAnAdmin: true }),
+          store.setDisabled('u-ben', true, { keepAnAdmin: true }),
+        ]);
+        expect(both.filter(Boolean)).toHaveLength(1);
+        const admins = (await store.listUsers()).filter((u) => u.role === 'admin' && !u.disabled);
+        expect(admins).toHaveLength(1);
+        // The last one stays; without the guard the store does as told.
+        expect(await store.setRole(admins[0]!.id, 'auditor', { keepAnAdmin: true })).toBe(false);
+        expect(await store.setDisabled(admins[0]!.id, true, { keepAnAdmin: true })).toBe(false);
+        expect(await store.setRole(admins[0]!.id, 'auditor')).toBe(true);
+      });
+
       it('creates tokens, finds one by hash and lists them for one user or all', async () => {
         await store.createUser(user('alice'));
         await store.createUser(user('bob'));

@@ -4,7 +4,7 @@
 
 import { sql, type RawBuilder, type Expression, type ExpressionBuilder, type Kysely, type SelectQueryBuilder, type SqlBool, type Transaction } from 'kysely';
 import { alreadyExists, badRequest, notFound } from '../../errors.js';
-import type { AccountStore, Role, TokenRecord, TokenScope, UserRecord } from './account-store.js';
+import type { AccountStore, KeepAnAdmin, Role, TokenRecord, TokenScope, UserRecord } from './account-store.js';
 import type {
   Column, Condition, DataScope, IndexQuery, IndexStore, InsertOptions, InsertOutcome, InstanceIndexEntry, Level, Match,
   OverwritePolicy, QueryRow, RetrieveScope, StudyOrder, StoredInstance,
@@ -442,14 +442,27 @@ export class KyselyIndexStore implements IndexStore, AccountStore {
     if (Number(r.numUpdatedRows) === 0) throw notFound('no such user');
   }
 
-  async setRole(userId: string, role: Role): Promise<boolean> {
-    const r = await this.db.updateTable('users').set({ role }).where('id', '=', userId).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  setRole(userId: string, role: Role, opts: KeepAnAdmin = {}): Promise<boolean> {
+    return this.changeUser(userId, { role }, opts);
   }
 
-  async setDisabled(userId: string, disabled: boolean): Promise<boolean> {
-    const r = await this.db.updateTable('users').set({ disabled: disabled ? 1 : 0 }).where('id', '=', userId).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  setDisabled(userId: string, disabled: boolean, opts: KeepAnAdmin = {}): Promise<boolean> {
+    return this.changeUser(userId, { disabled: disabled ? 1 : 0 }, opts);
+  }
+
+  private changeUser(userId: string, values: { role?: Role; disabled?: number }, opts: KeepAnAdmin): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      if (opts.keepAnAdmin) {
+        // PostgreSQL: the enabled administrators' rows stay locked until commit, so a concurrent
+        // change of another administrator waits and then sees this one. SQLite writers are
+        // serialized already (and a stale read cannot upgrade to a write in WAL mode).
+        const q = trx.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled', '=', 0);
+        const admins = await (this.dialect === 'postgres' ? q.forUpdate() : q).execute();
+        if (!admins.some((a) => a.id !== userId)) return false;
+      }
+      const r = await trx.updateTable('users').set(values).where('id', '=', userId).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    });
   }
 
   async createToken(t: TokenRecord): Promise<void> {
