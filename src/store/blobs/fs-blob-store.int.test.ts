@@ -117,3 +117,19 @@ describe('FsBlobStore names and torn blobs', () => {
     await expect(store.stage()).rejects.toThrow(/closed/);
   });
 });
+
+describe('FsBlobStore large objects', () => {
+  it('keeps every byte of an object written while early syncs of its head run', async () => {
+    const store = await new FsBlobStore(await mkdtemp(join(tmpdir(), 'rampart-large-'))).init();
+    const whole = Buffer.alloc(9 * 1024 * 1024);
+    for (let i = 0; i < whole.length; i += 4) whole.writeUInt32LE(i, i);
+    const s = await store.stage();
+    for (let o = 0; o < whole.length; o += 100_000) await s.write(whole.subarray(o, Math.min(whole.length, o + 100_000)));
+    const { size, sha256 } = await s.finish();
+    expect(size).toBe(whole.length);
+    expect(sha256).toBe(createHash('sha256').update(whole).digest('hex'));
+    const key = await s.commit();
+    expect((await store.readAll(key)).equals(whole)).toBe(true);
+    await store.close();
+  });
+});
