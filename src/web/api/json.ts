@@ -3,7 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, RampartError, tooLarge } from '../../errors.js';
 
-export const MAX_JSON_BYTES = 64 * 1024;
+/** Enough for every /api body but a passkey registration (passkey-routes.ts asks for more). */
+export const MAX_JSON_BYTES = 16 * 1024;
 
 export async function readJson(req: IncomingMessage, max = MAX_JSON_BYTES): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -6,6 +6,11 @@ import type { RelyingParty } from '../../security/passkeys.js';
 import type { Router } from '../router.js';
 import type { AuthApiDeps } from './auth-routes.js';
 import { readJson, sendJson } from './json.js';
+
+/** A registration response carries the authenticator's attestation, certificate chain included. */
+const REGISTRATION_JSON_BYTES = 64 * 1024;
+/** The label the user gives a passkey, shown in their account page. */
+const MAX_PASSKEY_NAME = 64;
 import type { Caller } from './session-http.js';
 
 /**
@@ -40,7 +45,10 @@ export function registerPasskeyApi(router: Router<Caller>, deps: AuthApiDeps): v
   });
   router.add('POST', '/api/auth/passkeys', async ({ req, res, principal: c }) => {
     const s = sessionOf(c);
-    const body = await readJson(req);
+    const body = await readJson(req, REGISTRATION_JSON_BYTES);
+    if (body.name !== undefined && (typeof body.name !== 'string' || body.name.length > MAX_PASSKEY_NAME)) {
+      throw badRequest(`name must be a string of at most ${MAX_PASSKEY_NAME} characters`);
+    }
     const name = typeof body.name === 'string' && body.name.length > 0 ? body.name : 'passkey';
     await deps.passkeys.register(s, deps.relyingParty(req), body.response, name);
     await deps.audit.record({ action: 'mfa-enrol', outcome: 'success', principal: { kind: 'user', username: s.user.username, door: 'web', ip: req.socket.remoteAddress ?? '' }, reason: 'passkey' });

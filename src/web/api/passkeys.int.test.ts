@@ -65,6 +65,7 @@ describe('passkeys as a second factor', () => {
       const csrf = login.json.csrfToken;
       const options = await w.api('POST', '/api/auth/passkeys/options', {}, csrf);
       const attestation = await w.createPasskey(options.json);
+      const longName = await w.api('POST', '/api/auth/passkeys', { response: attestation, name: 'x'.repeat(65) }, csrf);
       const registered = await w.api('POST', '/api/auth/passkeys', { response: attestation, name: 'virtual key' }, csrf);
       // Replaying the registration (the challenge was used) is refused.
       const again = await w.api('POST', '/api/auth/passkeys', { response: attestation, name: 'again' }, csrf);
@@ -87,10 +88,11 @@ describe('passkeys as a second factor', () => {
       // A fresh assertion for that challenge still works (the failed one used the challenge up: ask again).
       const aopts2 = await w.api('POST', '/api/auth/mfa/passkey-options', {});
       const fresh = await w.api('POST', '/api/auth/mfa', { passkey: await w.usePasskey(aopts2.json) });
-      return { registered: registered.status, again: again.status, list: list.json, first: first.json, meWhilePending: meWhilePending.status,
+      return { longName: longName.status, registered: registered.status, again: again.status, list: list.json, first: first.json, meWhilePending: meWhilePending.status,
         second: second.status, me: me.json, replay: replay.status, fresh: fresh.status, challengeLength: aopts.json.challenge.length, rpId: aopts.json.rpId };
     }, t.adminPassword);
     expect(out).not.toHaveProperty('debug');
+    expect(out.longName).toBe(400);
     expect(out.registered).toBe(201);
     expect(out.again).toBe(409);
     expect(out.list).toEqual([expect.objectContaining({ name: 'virtual key' })]);
@@ -104,6 +106,11 @@ describe('passkeys as a second factor', () => {
     // The stored counter grew with each use (the virtual authenticator counts).
     const [key] = await t.node.auth.listPasskeys((await t.node.index.getUserByName('admin'))!.id);
     expect(key!.counter).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses an /api JSON body over 16 KiB with 413 (only a passkey registration may be larger)', async () => {
+    const r = await fetch(`${t.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'x'.repeat(17 * 1024) }) });
+    expect(r.status).toBe(413);
   });
 
   it('refuses passkey options without a pending sign-in', async () => {
