@@ -144,11 +144,17 @@ export interface Config {
     sessionIdleSeconds: number;
     /** A web session ends this long after sign-in, however active. */
     sessionAbsoluteSeconds: number;
+    /** Lockout and back-off after failed passwords or second factors (security/lockout.ts). */
     lockout: {
+      /** Failures of one account name (within the window) that lock it for lockSeconds. */
       maxFailures: number;
+      /** Failures from one address (within the window) that lock that address for lockSeconds. */
       ipMaxFailures: number;
+      /** Failures of one account allowed before back-off starts: after them, the next attempt waits 1 s, then 2 s, 4 s ... */
       freeFailures: number;
+      /** Back-off doubles from 1 s after each failure past the free ones, up to this. */
       backoffMaxSeconds: number;
+      /** A counter is forgotten when its last failure is older than this. */
       windowSeconds: number;
       lockSeconds: number;
     };

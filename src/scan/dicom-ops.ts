@@ -83,35 +83,31 @@ export interface MoveProbe { status?: number; destination: string; error?: strin
 /** C-MOVE of a random (so non-existent) Study Instance UID to a random destination AE. */
 export async function moveToUnknown(assoc: Association, contextId: number, sopClass: string, ts: string, timeoutMs: number): Promise<MoveProbe> {
   const destination = randomAe();
-  const identifier = writeDataSet(buildIdentifier('STUDY', [{ ...parseQueryKey('StudyInstanceUID'), value: newUid() }]), ts);
-  const out: MoveProbe = { destination };
-  try {
-    await bounded(assoc, timeoutMs, async () => {
-      for await (const r of assoc.request(contextId, { commandField: CommandField.CMoveRq, affectedSopClassUid: sopClass, priority: 0, moveDestination: destination, hasDataSet: true }, identifier)) {
-        out.status = r.command.status;
-        await drain(r.data);
-      }
-    }, () => assoc.abort('C-MOVE probe timed out'));
-  } catch (e) {
-    out.error = (e as Error).message;
-  }
-  return out;
+  return { destination, ...await retrieveNothing(assoc, contextId, { commandField: CommandField.CMoveRq, affectedSopClassUid: sopClass, moveDestination: destination }, ts, timeoutMs, 'C-MOVE') };
 }
 
 /**
  * C-GET of a random (so non-existent) Study Instance UID: nothing can be sent back, but the
  * answer shows whether a stranger's C-GET is refused up front or processed.
  */
-export async function getNothing(assoc: Association, contextId: number, sopClass: string, ts: string, timeoutMs: number): Promise<{ status?: number; error?: string }> {
+export function getNothing(assoc: Association, contextId: number, sopClass: string, ts: string, timeoutMs: number): Promise<{ status?: number; error?: string }> {
+  return retrieveNothing(assoc, contextId, { commandField: CommandField.CGetRq, affectedSopClassUid: sopClass }, ts, timeoutMs, 'C-GET');
+}
+
+/** Sends one retrieve request for a made-up study and keeps its last status (or the error). */
+async function retrieveNothing(
+  assoc: Association, contextId: number, command: { commandField: number; affectedSopClassUid: string; moveDestination?: string },
+  ts: string, timeoutMs: number, what: string,
+): Promise<{ status?: number; error?: string }> {
   const identifier = writeDataSet(buildIdentifier('STUDY', [{ ...parseQueryKey('StudyInstanceUID'), value: newUid() }]), ts);
   const out: { status?: number; error?: string } = {};
   try {
     await bounded(assoc, timeoutMs, async () => {
-      for await (const r of assoc.request(contextId, { commandField: CommandField.CGetRq, affectedSopClassUid: sopClass, priority: 0, hasDataSet: true }, identifier)) {
+      for await (const r of assoc.request(contextId, { ...command, priority: 0, hasDataSet: true }, identifier)) {
         out.status = r.command.status;
         await drain(r.data);
       }
-    }, () => assoc.abort('C-GET probe timed out'));
+    }, () => assoc.abort(`${what} probe timed out`));
   } catch (e) {
     out.error = (e as Error).message;
   }

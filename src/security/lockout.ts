@@ -3,28 +3,15 @@
 // a few free failures, then exponential back-off between attempts, then a lock for a while.
 // Counters are kept by name whether or not the account exists, so locking says nothing about
 // which accounts exist.
+import { DEFAULTS, type Config } from '../config/schema.js';
 import { unauthenticated } from '../errors.js';
 import type { AuditSink } from '../services/audit-port.js';
 import type { AuthStore, LoginFailureRecord } from '../store/index/auth-store.js';
 import type { Door } from './principal.js';
 
-export interface LockoutPolicy {
-  /** Failures of one account name (within the window) that lock it for lockSeconds. */
-  maxFailures: number;
-  /** Failures from one address (within the window) that lock that address for lockSeconds. */
-  ipMaxFailures: number;
-  /** Failures of one account allowed before back-off starts: after them, the next attempt waits 1 s, then 2 s, 4 s ... */
-  freeFailures: number;
-  /** Back-off doubles from 1 s after each failure past the free ones, up to this. */
-  backoffMaxSeconds: number;
-  /** A counter is forgotten when its last failure is older than this. */
-  windowSeconds: number;
-  lockSeconds: number;
-}
-
-export const DEFAULT_LOCKOUT: LockoutPolicy = {
-  maxFailures: 10, ipMaxFailures: 100, freeFailures: 3, backoffMaxSeconds: 60, windowSeconds: 900, lockSeconds: 900,
-};
+/** The policy is configuration (auth.lockout); its defaults are the configuration's. */
+export type LockoutPolicy = Config['auth']['lockout'];
+export const DEFAULT_LOCKOUT: LockoutPolicy = DEFAULTS.auth.lockout;
 
 const PRUNE_INTERVAL_MS = 60_000;
 /** Longer names are cut before they become keys; real names are at most 64 characters. */
