@@ -7,8 +7,7 @@ import type { Principal } from '../../security/principal.js';
 import { ACTIONS, authorize, can } from '../../security/policy.js';
 import { ROLES, type Role } from '../../store/index/account-store.js';
 import type { Router } from '../router.js';
-import { readJson, sendJson } from './json.js';
-import { optText } from './worklist.js';
+import { optText, readJson, sendJson } from './json.js';
 import { describeSettings, securityStatus } from './settings.js';
 
 export interface AdminApiDeps {

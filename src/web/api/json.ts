@@ -42,9 +42,17 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** An optional string field, or a 400 naming the field (never its value). */
-export function optString(o: Record<string, unknown>, key: string): string | undefined {
+/** An optional string member of at most `max` characters (null counts as absent). */
+export function optString(o: Record<string, unknown>, key: string, max = 1024): string | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw badRequest(`${key} must be a string`);
+  if (typeof v !== 'string' || v.length > max) throw badRequest(`${key} must be a string of at most ${max} characters`);
+  return v;
+}
+
+/** An optional string value of at most `max` characters ('' and null count as absent). */
+export function optText(v: unknown, name: string, max = 256): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > max) throw badRequest(`${name} must be a string of at most ${max} characters`);
   return v;
 }

@@ -7,14 +7,7 @@ import type { Principal } from '../../security/principal.js';
 import type { StudyOrderColumn } from '../../store/index/index-store.js';
 import type { Router } from '../router.js';
 import type { DicomWebDeps } from '../dicomweb/context.js';
-import { readJson, sendJson } from './json.js';
-
-/** An optional string member of at most `max` characters ('' and null count as absent). */
-export function optText(v: unknown, name: string, max = 256): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string' || v.length > max) throw badRequest(`${name} must be a string of at most ${max} characters`);
-  return v;
-}
+import { optText, readJson, sendJson } from './json.js';
 
 const SORTABLE: Record<string, StudyOrderColumn> = {
   date: 'StudyDate', name: 'PatientNameNorm', id: 'PatientID', accession: 'AccessionNumber', description: 'StudyDescription',
