@@ -10,9 +10,10 @@ import type {
   OverwritePolicy, QueryRow, RetrieveScope, StudyOrder, StoredInstance,
 } from './index-store.js';
 import {
-  migrate, NO_NUMBER, type DB, type Dialect, type InstanceTable, type PatientTable, type SeriesTable,
+  migrate, NO_NUMBER, toInt, type DB, type Dialect, type InstanceTable, type PatientTable, type SeriesTable,
   type StudyTable, type TokenTable, type UserTable,
 } from './schema.js';
+import type { SqliteFastInsert } from './sqlite-fast-insert.js';
 
 /** The aliases every query uses: p patients, st studies, se series, i instances, ms series (modality subquery). */
 type Aliased = DB & { p: PatientTable; st: StudyTable; se: SeriesTable; i: InstanceTable; ms: SeriesTable };
@@ -128,7 +129,6 @@ export function visibleExpr(w: DataScope, studyPk: RawBuilder<unknown>): RawBuil
 
 const ST_PK = sql.ref('st.pk');
 
-const toInt = (s: string): number => (/^\s*[+-]?\d{1,9}\s*$/.test(s) ? parseInt(s, 10) : NO_NUMBER);
 
 /** `\CT\MR\` <-> ['CT', 'MR']. */
 const parseModalities = (s: string): string[] => s.split('\\').filter((m) => m !== '');
@@ -217,7 +217,8 @@ export async function migrated(store: KyselyIndexStore): Promise<KyselyIndexStor
 }
 
 export class KyselyIndexStore implements IndexStore, AccountStore {
-  constructor(readonly db: Kysely<DB>, readonly dialect: Dialect) {}
+  /** `fast`: SQLite's direct path for batches of new instances in known series (sqlite-fast-insert.ts). */
+  constructor(readonly db: Kysely<DB>, readonly dialect: Dialect, private readonly fast?: SqliteFastInsert) {}
 
   migrate(): Promise<void> {
     return migrate(this.db, this.dialect);
@@ -239,10 +240,13 @@ export class KyselyIndexStore implements IndexStore, AccountStore {
       await batch.deltas.flush(trx);
       return out;
     });
-    if (!opts.deferDurability || this.dialect !== 'sqlite') return insert(this.db);
+    if (this.dialect !== 'sqlite' || (!opts.deferDurability && !this.fast)) return insert(this.db);
     // SQLite: the setting is per connection, so it is lowered only while this one connection
     // is held, and every other write keeps synchronous=FULL.
     return this.db.connection().execute(async (conn) => {
+      const done = this.fast?.tryInsert(entries, opts.deferDurability === true);
+      if (done) return done;
+      if (!opts.deferDurability) return insert(conn);
       await sql`PRAGMA synchronous = NORMAL`.execute(conn);
       try {
         return await insert(conn);

@@ -166,6 +166,9 @@ export interface PeerTable {
 /** Sorts after every real number (IS values fit in 32 bits). */
 export const NO_NUMBER = 2_147_483_647;
 
+/** An IS value as the integer its `*_int` column orders by (NO_NUMBER when it is not one). */
+export const toInt = (s: string): number => (/^\s*[+-]?\d{1,9}\s*$/.test(s) ? parseInt(s, 10) : NO_NUMBER);
+
 export const SCHEMA_VERSION = 1;
 
 /**

@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyIndexStore, migrated } from './kysely-index-store.js';
+import { SqliteFastInsert } from './sqlite-fast-insert.js';
 import type { DB } from './schema.js';
 
 export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
@@ -15,7 +16,7 @@ export async function openSqliteIndex(file: string): Promise<KyselyIndexStore> {
   // PostgreSQL's LIKE is case-sensitive; make SQLite's the same (names match on *_norm columns).
   database.pragma('case_sensitive_like = ON');
   cacheStatements(database);
-  const store = new KyselyIndexStore(new Kysely<DB>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+  const store = new KyselyIndexStore(new Kysely<DB>({ dialect: new SqliteDialect({ database }) }), 'sqlite', new SqliteFastInsert(database));
   return migrated(store);
 }
 
