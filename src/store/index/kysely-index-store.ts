@@ -129,7 +129,6 @@ export function visibleExpr(w: DataScope, studyPk: RawBuilder<unknown>): RawBuil
 
 const ST_PK = sql.ref('st.pk');
 
-
 /** `\CT\MR\` <-> ['CT', 'MR']. */
 const parseModalities = (s: string): string[] => s.split('\\').filter((m) => m !== '');
 const formatModalities = (ms: Iterable<string>): string => {

@@ -89,7 +89,9 @@ describe('SQLite direct insert path', () => {
     // A trigger makes the second insert of the next batch fail inside the transaction.
     a.database.exec(`create trigger refuse before insert on instances when new.sop_instance_uid = '1.3' begin select raise(abort, 'refused'); end`);
     const before = dump(a.database);
+    const taken = vi.spyOn(a.fastPath!, 'tryInsert');
     await expect(a.store.insertInstances([entry('1.2'), entry('1.3')], 'reject', { deferDurability: true })).rejects.toThrow('refused');
+    expect(taken.mock.results.map((r) => r.type)).toEqual(['throw']); // it was the direct path that failed
     expect(dump(a.database)).toEqual(before);
     expect(a.database.pragma('synchronous', { simple: true })).toBe(2); // FULL
     await a.store.close();
