@@ -1,6 +1,6 @@
 // The administration pages about who may see what and who is signed in: local groups and their
 // members, every data grant (filterable, revocable, and a form to add one) and everyone's web
-// sessions. Filters stay in the page and patient IDs travel only in request bodies, never in URLs.
+// sessions (filterable, each can be ended). Filters stay in the page and patient IDs travel only in request bodies, never in URLs.
 import { del, getJson, postJson } from './api.js';
 import { actionButton, fmt, type Rerender } from './admin-common.js';
 import { h, table } from './dom.js';
@@ -103,9 +103,21 @@ export async function grants(rerender: Rerender): Promise<Node[]> {
 
 export async function sessions(rerender: Rerender): Promise<Node[]> {
   const list = await getJson<{ id: string; username: string; method: string; createdAt: string; lastSeenAt: string; expiresAt: string; ip: string; userAgent: string }[]>('/api/admin/sessions');
+  // Filtering stays in the page, as for grants.
+  const filter = h('input', { name: 'filter', type: 'search', autocomplete: 'off', 'aria-label': 'Filter sessions', placeholder: 'user, address or browser' });
+  const holder = h('div', { class: 'session-list' });
+  const draw = () => {
+    const q = filter.value.trim().toLowerCase();
+    const shown = list.filter((s) => !q || [s.username, s.ip, s.userAgent, s.method].some((v) => v.toLowerCase().includes(q)));
+    holder.replaceChildren(
+      h('p', { class: 'hint', text: `${shown.length} of ${list.length} session(s)` }),
+      table(['User', 'Signed in', 'Last seen', 'From', 'Browser', 'How', 'Expires', ''], shown.map((s) => [
+        s.username, fmt(s.createdAt), fmt(s.lastSeenAt), s.ip, s.userAgent.slice(0, 80), s.method, fmt(s.expiresAt),
+        actionButton('End session', `Sign ${s.username} out of this session (from ${s.ip})?`, () => del(`/api/admin/sessions/${enc(s.id)}`), rerender, `End the session of ${s.username} from ${s.ip} signed in ${fmt(s.createdAt)}`),
+      ])));
+  };
+  filter.addEventListener('input', draw);
+  draw();
   return [h('p', { class: 'hint', text: 'Everyone signed in to the web app now. Ending a session signs that browser out at its next request; ending your own signs you out.' }),
-    table(['User', 'Signed in', 'Last seen', 'From', 'Browser', 'How', 'Expires', ''], list.map((s) => [
-      s.username, fmt(s.createdAt), fmt(s.lastSeenAt), s.ip, s.userAgent.slice(0, 80), s.method, fmt(s.expiresAt),
-      actionButton('End session', `Sign ${s.username} out of this session (from ${s.ip})?`, () => del(`/api/admin/sessions/${enc(s.id)}`), rerender, `End the session of ${s.username} from ${s.ip} signed in ${fmt(s.createdAt)}`),
-    ]))];
+    h('div', { class: 'inline-form', role: 'search' }, filter), holder];
 }

@@ -163,6 +163,16 @@ describe('administering sessions', () => {
     expect(cells[5]).toBe('password');
     expect(await admin.locator('.admin-body td:text-is("admin")').count()).toBe(1); // the administrator's own session is listed too
     await writeFile(join(shots, 'admin-sessions.png'), await admin.screenshot());
+    // The filter keeps to the page and narrows the list to one user's sessions.
+    const asked: string[] = [];
+    admin.on('request', (r) => asked.push(r.url()));
+    await admin.getByRole('searchbox', { name: 'Filter sessions' }).fill('PIA');
+    await admin.waitForSelector('.admin-body td:text-is("admin")', { state: 'detached' });
+    expect(await admin.locator('.admin-body tbody tr').count()).toBe(1);
+    expect(await admin.locator('.admin-body .session-list .hint').textContent()).toMatch(/^1 of \d+ session\(s\)$/);
+    await admin.getByRole('searchbox', { name: 'Filter sessions' }).fill('');
+    await admin.waitForSelector('.admin-body td:text-is("admin")');
+    expect(asked).toEqual([]);
     expect(await meStatus(pia.page)).toBe(200);
     await admin.getByRole('button', { name: /^End the session of pia from / }).click();
     await admin.waitForSelector('.admin-body td:text-is("pia")', { state: 'detached' });
