@@ -13,6 +13,7 @@ import {
   migrate, NO_NUMBER, toInt, type DB, type Dialect, type InstanceTable, type PatientTable, type SeriesTable,
   type StudyTable, type TokenTable, type UserTable,
 } from './schema.js';
+import { instanceRow, storedInstance } from './instance-row.js';
 import type { SqliteFastInsert } from './sqlite-fast-insert.js';
 
 /** The aliases every query uses: p patients, st studies, se series, i instances, ms series (modality subquery). */
@@ -609,8 +610,8 @@ class InsertBatch {
     if (old !== undefined) {
       if (policy !== 'replace') return { status: 'duplicate', existing: toStored(old) };
       if (old.series_instance_uid === e.series.SeriesInstanceUID) {
-        await trx.updateTable('instances').set(this.instanceValues(e)).where('pk', '=', old.pk).execute();
-        return { status: 'replaced', instance: this.stored(e), replaced: toStored(old) };
+        await trx.updateTable('instances').set(instanceRow(e, this.now)).where('pk', '=', old.pk).execute();
+        return { status: 'replaced', instance: storedInstance(e, this.now), replaced: toStored(old) };
       }
     }
     const se = await this.ensureSeries(e);
@@ -621,31 +622,13 @@ class InsertBatch {
       await removeInstances(trx, [old]);
       this.series.clear(); this.studies.clear();
     }
-    const inserted = await trx.insertInto('instances').values({ ...this.instanceValues(e), series_pk: se.pk })
+    const inserted = await trx.insertInto('instances').values({ ...instanceRow(e, this.now), series_pk: se.pk })
       .onConflict((oc) => oc.column('sop_instance_uid').doNothing()).returning('pk').executeTakeFirst();
     // PostgreSQL only: another transaction indexed the same instance since our lookup; decide again.
     if (inserted === undefined) return this.insert(e, policy);
     this.deltas.add({ series: se.pk, study: se.study, patient: se.patient }, { instances: 1 });
-    const instance = this.stored(e);
+    const instance = storedInstance(e, this.now);
     return old === undefined ? { status: 'stored', instance } : { status: 'replaced', instance, replaced: toStored(old) };
-  }
-
-  private instanceValues(e: InstanceIndexEntry) {
-    const i = e.instance;
-    return {
-      sop_instance_uid: i.SOPInstanceUID, sop_class_uid: i.SOPClassUID, instance_number: i.InstanceNumber,
-      instance_number_int: toInt(i.InstanceNumber), transfer_syntax_uid: i.TransferSyntaxUID, blob_key: i.blobKey,
-      size: i.size, sha256: i.sha256, created_at: this.now, json: i.json,
-    };
-  }
-
-  private stored(e: InstanceIndexEntry): StoredInstance {
-    const i = e.instance;
-    return {
-      StudyInstanceUID: e.study.StudyInstanceUID, SeriesInstanceUID: e.series.SeriesInstanceUID,
-      SOPInstanceUID: i.SOPInstanceUID, SOPClassUID: i.SOPClassUID, TransferSyntaxUID: i.TransferSyntaxUID,
-      blobKey: i.blobKey, size: i.size, sha256: i.sha256, createdAt: this.now,
-    };
   }
 
   private async ensureSeries(e: InstanceIndexEntry): Promise<{ pk: number; study: number; patient: number }> {

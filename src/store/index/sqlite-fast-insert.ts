@@ -6,8 +6,9 @@
 // kysely-index-store.ts, which makes the same rows. Through Kysely the same work cost about 1 ms
 // of CPU per instance, most of a C-STORE's CPU on four associations (bench/README.md, session 4).
 import type Database from 'better-sqlite3';
+import { RampartError } from '../../errors.js';
 import type { InsertOutcome, InstanceIndexEntry } from './index-store.js';
-import { toInt } from './schema.js';
+import { instanceRow, storedInstance } from './instance-row.js';
 
 interface SeriesPlace { pk: number; study: number; patient: number }
 
@@ -23,9 +24,10 @@ export class SqliteFastInsert {
       known: db.prepare<[string], { pk: number }>('select pk from instances where sop_instance_uid = ?'),
       series: db.prepare<[string], SeriesPlace>(
         'select se.pk as pk, se.study_pk as study, st.patient_pk as patient from series se inner join studies st on st.pk = se.study_pk where se.series_instance_uid = ?'),
-      insert: db.prepare(
+      insert: db.prepare<[ReturnType<typeof instanceRow> & { series_pk: number }]>(
         'insert into instances (sop_instance_uid, sop_class_uid, instance_number, instance_number_int, transfer_syntax_uid, blob_key, size, sha256, created_at, json, series_pk) '
-        + 'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (sop_instance_uid) do nothing'),
+        + 'values (@sop_instance_uid, @sop_class_uid, @instance_number, @instance_number_int, @transfer_syntax_uid, @blob_key, @size, @sha256, @created_at, @json, @series_pk) '
+        + 'on conflict (sop_instance_uid) do nothing'),
       seriesCount: db.prepare('update series set num_instances = num_instances + ? where pk = ?'),
       studyCount: db.prepare('update studies set num_instances = num_instances + ? where pk = ?'),
       patientCount: db.prepare('update patients set num_instances = num_instances + ? where pk = ?'),
@@ -38,12 +40,10 @@ export class SqliteFastInsert {
       const patients = new Map<number, number>();
       const add = (m: Map<number, number>, pk: number) => m.set(pk, (m.get(pk) ?? 0) + 1);
       entries.forEach((e, k) => {
-        const i = e.instance;
         const place = places[k]!;
-        const r = st.insert.run(i.SOPInstanceUID, i.SOPClassUID, i.InstanceNumber, toInt(i.InstanceNumber), i.TransferSyntaxUID,
-          i.blobKey, i.size, i.sha256, now, i.json, place.pk);
+        const r = st.insert.run({ ...instanceRow(e, now), series_pk: place.pk });
         // Checked just before on the connection we hold, so this cannot happen; if it does, nothing is kept.
-        if (r.changes !== 1) throw new Error('instance appeared during its insert');
+        if (r.changes !== 1) throw new RampartError('internal', 'instance appeared during its insert');
         add(series, place.pk); add(studies, place.study); add(patients, place.patient);
       });
       // In primary-key order, like the general path.
@@ -80,13 +80,6 @@ export class SqliteFastInsert {
     } finally {
       if (deferDurability) st.full.run();
     }
-    return entries.map((e) => ({
-      status: 'stored',
-      instance: {
-        StudyInstanceUID: e.study.StudyInstanceUID, SeriesInstanceUID: e.series.SeriesInstanceUID,
-        SOPInstanceUID: e.instance.SOPInstanceUID, SOPClassUID: e.instance.SOPClassUID, TransferSyntaxUID: e.instance.TransferSyntaxUID,
-        blobKey: e.instance.blobKey, size: e.instance.size, sha256: e.instance.sha256, createdAt: now,
-      },
-    }));
+    return entries.map((e) => ({ status: 'stored', instance: storedInstance(e, now) }));
   }
 }
